@@ -1,0 +1,16 @@
+from rest_framework.routers import DefaultRouter
+
+from curation.api import views
+
+router = DefaultRouter()
+router.register("projects", views.ProjectViewSet, basename="project")
+_P = r"projects/(?P<project_slug>[-\w]+)"
+router.register(rf"{_P}/members", views.MembershipViewSet, basename="membership")
+router.register(rf"{_P}/scenes", views.SceneViewSet, basename="scene")
+router.register(rf"{_P}/source-types", views.SourceTypeViewSet, basename="sourcetype")
+router.register(rf"{_P}/roles", views.ServiceRoleViewSet, basename="servicerole")
+router.register(rf"{_P}/task-types", views.TaskTypeViewSet, basename="tasktype")
+router.register(rf"{_P}/audit-events", views.AuditEventViewSet, basename="auditevent")
+router.register(rf"{_P}/dialogues", views.DialogueViewSet, basename="dialogue")
+
+urlpatterns = router.urls

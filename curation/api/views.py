@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from curation import selectors
+from curation.api.permissions import ProjectScopedMixin
+from curation.api.serializers import (
+    AuditEventSerializer,
+    DialogueSerializer,
+    MembershipRoleSerializer,
+    MembershipSerializer,
+    ProjectSerializer,
+    ProjectUpdateSerializer,
+    TaskTypeSerializer,
+    TaxonomyTermSerializer,
+)
+from curation.models import AuditEvent, Dialogue, Membership, Role, Scene, ServiceRole, SourceType, TaskType
+from curation.services import projects as project_services
+from curation.services import taxonomy as taxonomy_services
+
+
+class ProjectViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Projects you belong to (site admins: all). Creating one needs site staff."""
+
+    serializer_class = ProjectSerializer
+    lookup_url_kwarg = "project_slug"
+    action_roles = {"retrieve": Role.ANNOTATOR, "update": Role.ADMIN, "partial_update": Role.ADMIN}
+    ordering_fields = ["name", "created_at"]
+
+    def get_permissions(self):
+        if self.action in ("list", "create"):
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        return selectors.project_list_for_user(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = project_services.project_create(creator=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(project).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, project_slug: str):
+        return Response(self.get_serializer(self.project).data)
+
+    def update(self, request, project_slug: str):
+        serializer = ProjectUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = project_services.project_update(
+            project=self.project, actor=request.user, **serializer.validated_data
+        )
+        return Response(self.get_serializer(project).data)
+
+    partial_update = update
+
+
+def _payload(request) -> dict:
+    """The request body as a plain dict, whether it came as JSON or as a form."""
+    data = request.data
+    return data.dict() if hasattr(data, "dict") else dict(data)
+
+
+class MembershipViewSet(
+    ProjectScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A project's members. Adding, changing and removing needs the project admin role."""
+
+    serializer_class = MembershipSerializer
+    queryset = Membership.objects.none()  # for the schema; get_queryset scopes to the project
+    write_role = Role.ADMIN
+    ordering_fields = ["role", "created_at"]
+    filterset_fields = ["role"]
+
+    def get_queryset(self):
+        return selectors.membership_list(project=self.project)
+
+    def create(self, request, project_slug: str):
+        data = _payload(request)
+        membership = project_services.membership_add(
+            project=self.project,
+            username=str(data.get("username", "")),
+            role=str(data.get("role", "")),
+            actor=request.user,
+        )
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, project_slug: str, pk: str):
+        serializer = MembershipRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = project_services.membership_set_role(
+            membership=self.get_object(), role=serializer.validated_data["role"], actor=request.user
+        )
+        return Response(self.get_serializer(membership).data)
+
+    def destroy(self, request, project_slug: str, pk: str):
+        project_services.membership_remove(membership=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaxonomyTermViewSet(
+    ProjectScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Terms of one taxonomy kind; leads add, edit (with the revision they read) and delete."""
+
+    model = Scene
+    queryset = Scene.objects.none()  # for the schema; get_queryset scopes to the project
+    serializer_class = TaxonomyTermSerializer
+    ordering_fields = ["position", "key", "weight"]
+    filterset_fields = ["active"]
+
+    def get_queryset(self):
+        return self.model.objects.filter(project=self.project).order_by("position", "key")
+
+    def create(self, request, project_slug: str):
+        term = taxonomy_services.taxonomy_term_create(
+            project=self.project, model=self.model, data=_payload(request), actor=request.user
+        )
+        return Response(self.get_serializer(term).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, project_slug: str, pk: str):
+        data = _payload(request)
+        revision = data.pop("revision", None)
+        if isinstance(revision, str) and revision.isdigit():
+            revision = int(revision)
+        if not isinstance(revision, int):
+            return Response(
+                {"revision": ["Send the revision you read; it guards against overwriting."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        term = taxonomy_services.taxonomy_term_update(
+            term=self.get_object(), data=data, revision=revision, actor=request.user
+        )
+        return Response(self.get_serializer(term).data)
+
+    def destroy(self, request, project_slug: str, pk: str):
+        taxonomy_services.taxonomy_term_delete(term=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SceneViewSet(TaxonomyTermViewSet):
+    model = Scene
+
+
+class SourceTypeViewSet(TaxonomyTermViewSet):
+    model = SourceType
+    queryset = SourceType.objects.none()
+
+
+class ServiceRoleViewSet(TaxonomyTermViewSet):
+    model = ServiceRole
+    queryset = ServiceRole.objects.none()
+
+
+class TaskTypeViewSet(TaxonomyTermViewSet):
+    model = TaskType
+    queryset = TaskType.objects.none()
+    serializer_class = TaskTypeSerializer
+
+
+class AuditEventViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """The project's audit log (leads and project admins)."""
+
+    serializer_class = AuditEventSerializer
+    queryset = AuditEvent.objects.none()
+    read_role = Role.LEAD
+    ordering_fields = ["created_at"]
+    filterset_fields = ["action", "target_type", "target_id"]
+
+    def get_queryset(self):
+        return selectors.audit_event_list(project=self.project)
+
+
+class DialogueViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = DialogueSerializer
+    queryset = Dialogue.objects.none()
+    ordering_fields = ["id", "created_at"]
+    filterset_fields = {"scene__key": ["exact"], "source__key": ["exact"]}
+
+    def get_queryset(self):
+        return selectors.dialogue_list(project=self.project)
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CurationConfig(AppConfig):
+    """Projects, members, taxonomy, dialogues and the audit log."""
+
+    name = "curation"
+    verbose_name = _("Curation")

@@ -1,0 +1,2 @@
+class ConflictError(Exception):
+    """Someone else changed the item since it was read; nothing was written."""

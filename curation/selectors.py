@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from curation.models import AuditEvent, Dialogue, Membership, Project, Role
+
+
+def project_role(*, project: Project, user) -> Role | None:
+    """The user's role in the project; site admins act as project admins everywhere."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    role = (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
+    return Role(role) if role else None
+
+
+def project_get_for_user(*, slug: str, user, required: Role = Role.ANNOTATOR) -> tuple[Project, Role]:
+    """The project and the user's role, checked on the server.
+
+    A non-member gets 404, so that the existence of a project is not revealed; a member whose
+    role is too low gets 403.
+    """
+    project = Project.objects.filter(slug=slug).first()
+    role = project_role(project=project, user=user) if project else None
+    if project is None or role is None:
+        raise Http404(_("No such project."))
+    if not role.allows(required):
+        raise PermissionDenied(_("This needs the %(role)s role in the project.") % {"role": required.label})
+    return project, role
+
+
+def project_list_for_user(*, user) -> QuerySet[Project]:
+    projects = Project.objects.all()
+    if not user.is_superuser:
+        projects = projects.filter(memberships__user=user)
+    return projects.annotate(member_count=Count("memberships", distinct=True)).order_by("name")
+
+
+def membership_list(*, project: Project) -> QuerySet[Membership]:
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def audit_event_list(*, project: Project, action: str = "") -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.filter(project=project).select_related("actor")
+    if action:
+        events = events.filter(action__startswith=action)
+    return events
+
+
+def dialogue_list(*, project: Project) -> QuerySet[Dialogue]:
+    return Dialogue.objects.filter(project=project).select_related("scene", "source")

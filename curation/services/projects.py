@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from curation.exceptions import ConflictError
+from curation.models import Membership, Project, Role
+from curation.services.audit import audit_record, audit_snapshot
+from curation.services.taxonomy import taxonomy_seed_project
+
+_PROJECT_FIELDS = ["name", "slug", "description"]
+
+
+def user_can_create_projects(user) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
+
+
+@transaction.atomic
+def project_create(*, name: str, creator, slug: str = "", description: str = "") -> Project:
+    """Create a project with the paper's taxonomy; its creator becomes its project admin."""
+    if not user_can_create_projects(creator):
+        raise PermissionDenied(_("Only site staff may create projects."))
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("A project needs a name.")})
+    slug = slugify(slug or name)
+    if not slug:
+        raise ValidationError({"slug": _("Give the project a slug of latin letters or digits.")})
+    if Project.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": _("A project with the slug “%(slug)s” exists.") % {"slug": slug}})
+    project = Project.objects.create(
+        name=name, slug=slug, description=description.strip(), created_by=creator
+    )
+    Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
+    taxonomy_seed_project(project=project)
+    audit_record(
+        actor=creator,
+        action="project.create",
+        target=project,
+        project=project,
+        after=audit_snapshot(project, _PROJECT_FIELDS),
+    )
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, actor, revision: int, name: str, description: str
+) -> Project:
+    """Rename or describe a project; refused if someone else saved it since `revision`."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("A project needs a name.")})
+    before = audit_snapshot(project, _PROJECT_FIELDS)
+    updated = Project.objects.filter(pk=project.pk, revision=revision).update(
+        name=name, description=description.strip(), revision=revision + 1
+    )
+    if not updated:
+        raise ConflictError(_("Someone else changed this project since you opened it; reload."))
+    project.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="project.update",
+        target=project,
+        project=project,
+        before=before,
+        after=audit_snapshot(project, _PROJECT_FIELDS),
+    )
+    return project
+
+
+def _get_user(username: str):
+    User = get_user_model()
+    try:
+        return User.objects.get(username=username.strip(), is_active=True)
+    except User.DoesNotExist:
+        raise ValidationError(
+            {"username": _("No active user is called “%(name)s”.") % {"name": username}}
+        ) from None
+
+
+def _check_role(role: str) -> Role:
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": _("“%(role)s” is not a role; use one of %(roles)s.")
+             % {"role": role, "roles": ", ".join(Role.values)}}
+        )
+    return Role(role)
+
+
+def _admin_count(project: Project) -> int:
+    return Membership.objects.filter(project=project, role=Role.ADMIN).count()
+
+
+@transaction.atomic
+def membership_add(*, project: Project, username: str, role: str, actor) -> Membership:
+    user = _get_user(username)
+    role = _check_role(role)
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(project=project, user=user, role=role)
+    except IntegrityError:
+        raise ValidationError(
+            {"username": _("%(name)s is already a member.") % {"name": user.username}}
+        ) from None
+    audit_record(
+        actor=actor,
+        action="membership.add",
+        target=membership,
+        project=project,
+        after={"user": user.username, "role": role.value},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str, actor) -> Membership:
+    role = _check_role(role)
+    # Lock the project's memberships so two admins demoting each other cannot leave none.
+    locked = Membership.objects.select_for_update().filter(project=membership.project_id)
+    membership = locked.get(pk=membership.pk)
+    before = {"user": membership.user.username, "role": membership.role}
+    if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(membership.project) <= 1:
+        raise ValidationError({"role": _("A project keeps at least one project admin.")})
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        actor=actor,
+        action="membership.set_role",
+        target=membership,
+        project=membership.project,
+        before=before,
+        after={"user": membership.user.username, "role": role.value},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor) -> None:
+    locked = Membership.objects.select_for_update().filter(project=membership.project_id)
+    membership = locked.get(pk=membership.pk)
+    if membership.role == Role.ADMIN and _admin_count(membership.project) <= 1:
+        raise ValidationError(_("A project keeps at least one project admin."))
+    audit_record(
+        actor=actor,
+        action="membership.remove",
+        target=membership,
+        project=membership.project,
+        before={"user": membership.user.username, "role": membership.role},
+    )
+    membership.delete()

@@ -1,0 +1,362 @@
+"""HTML screens of projects, members, taxonomy, audit log and dialogues.
+
+Views only read through selectors and write through services. Every project screen goes through
+`project_view`, which checks membership and role on the server.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from curation import selectors
+from curation.exceptions import ConflictError
+from curation.models import TAXONOMY_MODELS, Membership, Role, TaxonomyTerm
+from curation.services import projects as project_services
+from curation.services import taxonomy as taxonomy_services
+
+
+def project_view(required: Role):
+    """Load the project named by `slug` for a member holding at least `required`."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args, **kwargs):
+            project, role = selectors.project_get_for_user(
+                slug=slug, user=request.user, required=required
+            )
+            request.project = project
+            request.project_role = role
+            return view(request, project, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _errors(error: ValidationError) -> dict[str, list[str]]:
+    """Messages by field; errors of no one field go under "general" (templates cannot read
+    Django's "__all__")."""
+    if not hasattr(error, "error_dict"):
+        return {"general": error.messages}
+    errors = dict(error.message_dict)
+    if "__all__" in errors:
+        errors["general"] = errors.pop("__all__")
+    return errors
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    role: Role = request.project_role
+    return {
+        "project": request.project,
+        "role": role,
+        "is_lead": role.allows(Role.LEAD),
+        "is_project_admin": role.allows(Role.ADMIN),
+        **extra,
+    }
+
+
+# --- projects ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "curation/project_list.html",
+        {
+            "projects": selectors.project_list_for_user(user=request.user),
+            "can_create": project_services.user_can_create_projects(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def project_create(request: HttpRequest) -> HttpResponse:
+    try:
+        project = project_services.project_create(
+            name=request.POST.get("name", ""),
+            slug=request.POST.get("slug", ""),
+            description=request.POST.get("description", ""),
+            creator=request.user,
+        )
+    except ValidationError as error:
+        return render(
+            request,
+            "curation/project_list.html",
+            {
+                "projects": selectors.project_list_for_user(user=request.user),
+                "can_create": True,
+                "errors": _errors(error),
+                "values": request.POST,
+            },
+            status=400,
+        )
+    messages.success(request, _("Project created with the paper's taxonomy."))
+    return redirect("curation:project_detail", slug=project.slug)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def project_detail(request: HttpRequest, project) -> HttpResponse:
+    counts = {
+        "members": project.memberships.count(),
+        "dialogues": project.dialogues.count(),
+        "scenes": project.scenes.filter(active=True).count(),
+        "task_types": project.task_types.filter(active=True).count(),
+    }
+    return render(request, "curation/project_detail.html", _context(request, counts=counts))
+
+
+@project_view(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def project_settings(request: HttpRequest, project) -> HttpResponse:
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            project_services.project_update(
+                project=project,
+                actor=request.user,
+                revision=_int(request.POST.get("revision")),
+                name=request.POST.get("name", ""),
+                description=request.POST.get("description", ""),
+            )
+        except ValidationError as error:
+            errors, status = _errors(error), 400
+        except ConflictError as error:
+            errors, status = {"general": [str(error)]}, 409
+        else:
+            messages.success(request, _("Project saved."))
+            return redirect("curation:project_detail", slug=project.slug)
+    return render(
+        request,
+        "curation/project_settings.html",
+        _context(request, errors=errors, values=request.POST if errors else None),
+        status=status,
+    )
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+# --- members -------------------------------------------------------------------------------------
+
+
+def _members_page(request: HttpRequest, *, errors=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "curation/members.html",
+        _context(
+            request,
+            memberships=selectors.membership_list(project=request.project),
+            roles=Role.choices,
+            errors=errors or {},
+        ),
+        status=status,
+    )
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def member_list(request: HttpRequest, project) -> HttpResponse:
+    return _members_page(request)
+
+
+@project_view(Role.ADMIN)
+@require_POST
+def member_add(request: HttpRequest, project) -> HttpResponse:
+    try:
+        project_services.membership_add(
+            project=project,
+            username=request.POST.get("username", ""),
+            role=request.POST.get("role", ""),
+            actor=request.user,
+        )
+    except ValidationError as error:
+        return _members_page(request, errors=_errors(error), status=400)
+    messages.success(request, _("Member added."))
+    return redirect("curation:member_list", slug=project.slug)
+
+
+@project_view(Role.ADMIN)
+@require_POST
+def member_update(request: HttpRequest, project, pk: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=pk, project=project)
+    try:
+        if "remove" in request.POST:
+            project_services.membership_remove(membership=membership, actor=request.user)
+            messages.success(request, _("Member removed."))
+        else:
+            project_services.membership_set_role(
+                membership=membership, role=request.POST.get("role", ""), actor=request.user
+            )
+            messages.success(request, _("Role changed."))
+    except ValidationError as error:
+        return _members_page(request, errors=_errors(error), status=400)
+    return redirect("curation:member_list", slug=project.slug)
+
+
+# --- taxonomy ------------------------------------------------------------------------------------
+
+
+def _taxonomy_model(kind: str) -> type[TaxonomyTerm]:
+    try:
+        return TAXONOMY_MODELS[kind]
+    except KeyError:
+        raise Http404(_("No such taxonomy kind.")) from None
+
+
+def _taxonomy_sections(project) -> list[dict]:
+    return [
+        {"kind": kind, "title": model._meta.verbose_name_plural, "model": model,
+         "terms": model.objects.filter(project=project).order_by("position", "key"),
+         "is_task": kind == "task-types"}
+        for kind, model in TAXONOMY_MODELS.items()
+    ]
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def taxonomy(request: HttpRequest, project) -> HttpResponse:
+    return render(
+        request, "curation/taxonomy.html", _context(request, sections=_taxonomy_sections(project))
+    )
+
+
+def _term_form_data(request: HttpRequest, model) -> dict:
+    fields = taxonomy_services.term_fields(model)
+    data = {name: request.POST.get(name, "") for name in fields if name != "active"}
+    data["active"] = request.POST.get("active") == "on"
+    return data
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def taxonomy_term(request: HttpRequest, project, kind: str, pk: int) -> HttpResponse:
+    """One term's row: what "cancel" in the inline editor swaps back in."""
+    model = _taxonomy_model(kind)
+    term = get_object_or_404(model, pk=pk, project=project)
+    return render(
+        request,
+        "curation/taxonomy.html#term-row",
+        _context(request, term=term, kind=kind, is_task=kind == "task-types"),
+    )
+
+
+@project_view(Role.LEAD)
+@require_http_methods(["GET", "POST"])
+def taxonomy_term_edit(request: HttpRequest, project, kind: str, pk: int) -> HttpResponse:
+    model = _taxonomy_model(kind)
+    term = get_object_or_404(model, pk=pk, project=project)
+    context = _context(request, term=term, kind=kind, is_task=kind == "task-types", errors={})
+    status = 200
+    if request.method == "POST":
+        try:
+            term = taxonomy_services.taxonomy_term_update(
+                term=term,
+                data=_term_form_data(request, model),
+                revision=_int(request.POST.get("revision")),
+                actor=request.user,
+            )
+        except ValidationError as error:
+            context.update(errors=_errors(error), values=request.POST)
+            status = 400
+        except ConflictError as error:
+            context.update(errors={"general": [str(error)]}, values=request.POST)
+            status = 409
+        else:
+            if _is_htmx(request):
+                context["term"] = term
+                return render(request, "curation/taxonomy.html#term-row", context)
+            messages.success(request, _("Saved."))
+            return redirect(reverse("curation:taxonomy", args=[project.slug]) + f"#{kind}")
+    if _is_htmx(request):
+        # htmx swaps only 2xx answers; the form with its errors is the answer to show.
+        return render(request, "curation/taxonomy.html#term-form", context)
+    return render(request, "curation/taxonomy_term_edit.html", context, status=status)
+
+
+@project_view(Role.LEAD)
+@require_http_methods(["GET", "POST"])
+def taxonomy_term_add(request: HttpRequest, project, kind: str) -> HttpResponse:
+    model = _taxonomy_model(kind)
+    context = _context(
+        request, kind=kind, title=model._meta.verbose_name, is_task=kind == "task-types", errors={}
+    )
+    status = 200
+    if request.method == "POST":
+        try:
+            taxonomy_services.taxonomy_term_create(
+                project=project, model=model, data=_term_form_data(request, model), actor=request.user
+            )
+        except ValidationError as error:
+            context.update(errors=_errors(error), values=request.POST)
+            status = 400
+        else:
+            messages.success(request, _("Added."))
+            return redirect(reverse("curation:taxonomy", args=[project.slug]) + f"#{kind}")
+    return render(request, "curation/taxonomy_term_add.html", context, status=status)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def taxonomy_term_delete(request: HttpRequest, project, kind: str, pk: int) -> HttpResponse:
+    model = _taxonomy_model(kind)
+    term = get_object_or_404(model, pk=pk, project=project)
+    try:
+        taxonomy_services.taxonomy_term_delete(term=term, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Deleted."))
+    return redirect(reverse("curation:taxonomy", args=[project.slug]) + f"#{kind}")
+
+
+# --- audit log -----------------------------------------------------------------------------------
+
+
+@project_view(Role.LEAD)
+@require_GET
+def audit_log(request: HttpRequest, project) -> HttpResponse:
+    action = request.GET.get("action", "")
+    events = selectors.audit_event_list(project=project, action=action)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "curation/audit_log.html", _context(request, page=page, action=action))
+
+
+# --- dialogues -----------------------------------------------------------------------------------
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def dialogue_list(request: HttpRequest, project) -> HttpResponse:
+    page = Paginator(selectors.dialogue_list(project=project), 50).get_page(request.GET.get("page"))
+    return render(request, "curation/dialogue_list.html", _context(request, page=page))
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def dialogue_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
+    dialogue = get_object_or_404(selectors.dialogue_list(project=project), pk=pk)
+    return render(request, "curation/dialogue_detail.html", _context(request, dialogue=dialogue))

@@ -1,0 +1,50 @@
+"""Shared fixtures. As in healthchecks' test base: every test can reach a project with its
+admin, a lead, an annotator, and an outsider who belongs to another project."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from curation.models import Project, Role
+from curation.services.taxonomy import taxonomy_seed_project
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+
+
+@dataclass
+class Team:
+    project: Project
+    admin: object
+    lead: object
+    annotator: object
+    outsider: object
+    site_admin: object
+
+    def client(self, who: str) -> Client:
+        client = Client()
+        client.force_login(getattr(self, who))
+        return client
+
+
+@pytest.fixture
+def team(db) -> Team:
+    project = ProjectFactory(name="Beike demo", slug="beike")
+    taxonomy_seed_project(project=project)
+    members = {}
+    for role in (Role.ADMIN, Role.LEAD, Role.ANNOTATOR):
+        members[role.value] = MembershipFactory(
+            project=project, user=UserFactory(username=f"{role.value}-user"), role=role
+        ).user
+    # The outsider is a member elsewhere: membership of one project opens no other.
+    outsider = MembershipFactory(
+        project=ProjectFactory(slug="elsewhere"), user=UserFactory(username="outsider"), role=Role.ADMIN
+    ).user
+    site_admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    return Team(
+        project=project,
+        admin=members["admin"],
+        lead=members["lead"],
+        annotator=members["annotator"],
+        outsider=outsider,
+        site_admin=site_admin,
+    )
