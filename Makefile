@@ -8,7 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 # Settings of the test run; every one can be overridden from the environment.
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dialinsight
+# One database name per run (pytest-django creates test_<name> and drops it), so that two runs
+# on one machine never share a database.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dialinsight_$(shell date +%s%N | tail -c 9)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: start test venv lint

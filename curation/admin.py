@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from curation.models import AuditEvent, Dialogue, Membership, Project, Scene, ServiceRole, SourceType, TaskType
+from curation.models import (
+    AuditEvent,
+    Dialogue,
+    Membership,
+    Project,
+    Scene,
+    ServiceRole,
+    SourceType,
+    TaskType,
+)
 
 
 class MembershipInline(admin.TabularInline):

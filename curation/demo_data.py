@@ -7,9 +7,17 @@ DEMO_DIALOGUES = [
         "scene": "buying",
         "source": "call-recording",
         "turns": [
-            ("经纪人", "agent", "您好，我是链家的经纪人[NAME_1]，看到您在App上关注了望京的两居室，方便聊几句吗？"),
+            (
+                "经纪人",
+                "agent",
+                "您好，我是链家的经纪人[NAME_1]，看到您在App上关注了望京的两居室，方便聊几句吗？",
+            ),
             ("客户", "customer", "可以，我们想买两居，预算大概六百万，最好离地铁近一点。"),
-            ("经纪人", "agent", "明白。望京西园有一套89平的两居，南北通透，步行到地铁五分钟，报价598万。"),
+            (
+                "经纪人",
+                "agent",
+                "明白。望京西园有一套89平的两居，南北通透，步行到地铁五分钟，报价598万。",
+            ),
             ("客户", "customer", "楼层怎么样？家里有老人，太高了不方便。"),
             ("经纪人", "agent", "是6层，有电梯。周六上午可以带您去看房吗？"),
             ("客户", "customer", "周六可以，不过我们还想对比一下酒仙桥那边的房子。"),
@@ -21,7 +29,11 @@ DEMO_DIALOGUES = [
         "source": "im-message",
         "turns": [
             ("客户", "customer", "你好，我想租一个一居室，月租五千以内，公司在中关村。"),
-            ("租赁管家", "agent", "您好！知春路附近有一套45平的一居，月租4800，押一付三，可以月底入住。"),
+            (
+                "租赁管家",
+                "agent",
+                "您好！知春路附近有一套45平的一居，月租4800，押一付三，可以月底入住。",
+            ),
             ("客户", "customer", "能养猫吗？"),
             ("租赁管家", "agent", "这套房东同意养宠物，需要多交一个月押金。"),
             ("客户", "customer", "押金有点多，我再考虑一下。"),
@@ -32,7 +44,11 @@ DEMO_DIALOGUES = [
         "scene": "selling",
         "source": "wecom-personal-message",
         "turns": [
-            ("经纪人", "agent", "王女士您好，您挂牌的三居室这周有6组客户看过，反馈主要是价格偏高。"),
+            (
+                "经纪人",
+                "agent",
+                "王女士您好，您挂牌的三居室这周有6组客户看过，反馈主要是价格偏高。",
+            ),
             ("业主", "customer", "我觉得价格挺合理的，小区环境很好，学区也不错。"),
             ("经纪人", "agent", "理解。同小区近三个月成交价在每平米6.8万左右，您的报价是7.3万。"),
             ("业主", "customer", "那你觉得降到多少合适？我不想降太多。"),
@@ -58,11 +74,15 @@ DEMO_DIALOGUES = [
         "scene": "buying",
         "source": "vr-recording",
         "turns": [
-            ("经纪人", "agent", "Hello, this is your agent. The VR tour shows the three-bedroom flat on the 12th floor."),
-            ("客户", "customer", "The living room looks small. Is the balcony enclosed?"),
-            ("经纪人", "agent", "Yes, the balcony is enclosed and adds about six square metres to the living room."),
-            ("客户", "customer", "What about the property fee and parking?"),
-            ("经纪人", "agent", "The property fee is 4.5 yuan per square metre a month; a parking space rents for 500 a month."),
+            (
+                "Agent",
+                "agent",
+                "Hello! The VR tour shows the three-bedroom flat on the 12th floor.",
+            ),
+            ("Customer", "customer", "The living room looks small. Is the balcony enclosed?"),
+            ("Agent", "agent", "Yes, it is enclosed and adds about six square metres."),
+            ("Customer", "customer", "What about the property fee and parking?"),
+            ("Agent", "agent", "4.5 yuan per square metre a month; parking rents for 500 a month."),
         ],
     },
 ]

@@ -20,7 +20,9 @@ def project_role(*, project: Project, user) -> Role | None:
     return Role(role) if role else None
 
 
-def project_get_for_user(*, slug: str, user, required: Role = Role.ANNOTATOR) -> tuple[Project, Role]:
+def project_get_for_user(
+    *, slug: str, user, required: Role = Role.ANNOTATOR
+) -> tuple[Project, Role]:
     """The project and the user's role, checked on the server.
 
     A non-member gets 404, so that the existence of a project is not revealed; a member whose
@@ -31,7 +33,9 @@ def project_get_for_user(*, slug: str, user, required: Role = Role.ANNOTATOR) ->
     if project is None or role is None:
         raise Http404(_("No such project."))
     if not role.allows(required):
-        raise PermissionDenied(_("This needs the %(role)s role in the project.") % {"role": required.label})
+        raise PermissionDenied(
+            _("This needs the %(role)s role in the project.") % {"role": required.label}
+        )
     return project, role
 
 
@@ -43,7 +47,9 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
 
 
 def membership_list(*, project: Project) -> QuerySet[Membership]:
-    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    return (
+        Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    )
 
 
 def audit_event_list(*, project: Project, action: str = "") -> QuerySet[AuditEvent]:

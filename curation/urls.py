@@ -13,7 +13,9 @@ urlpatterns = [
     path("<slug:slug>/members/add/", views.member_add, name="member_add"),
     path("<slug:slug>/members/<int:pk>/", views.member_update, name="member_update"),
     path("<slug:slug>/taxonomy/", views.taxonomy, name="taxonomy"),
-    path("<slug:slug>/taxonomy/<slug:kind>/add/", views.taxonomy_term_add, name="taxonomy_term_add"),
+    path(
+        "<slug:slug>/taxonomy/<slug:kind>/add/", views.taxonomy_term_add, name="taxonomy_term_add"
+    ),
     path("<slug:slug>/taxonomy/<slug:kind>/<int:pk>/", views.taxonomy_term, name="taxonomy_term"),
     path(
         "<slug:slug>/taxonomy/<slug:kind>/<int:pk>/edit/",

@@ -229,9 +229,13 @@ def _taxonomy_model(kind: str) -> type[TaxonomyTerm]:
 
 def _taxonomy_sections(project) -> list[dict]:
     return [
-        {"kind": kind, "title": model._meta.verbose_name_plural, "model": model,
-         "terms": model.objects.filter(project=project).order_by("position", "key"),
-         "is_task": kind == "task-types"}
+        {
+            "kind": kind,
+            "title": model._meta.verbose_name_plural,
+            "model": model,
+            "terms": model.objects.filter(project=project).order_by("position", "key"),
+            "is_task": kind == "task-types",
+        }
         for kind, model in TAXONOMY_MODELS.items()
     ]
 
@@ -308,7 +312,10 @@ def taxonomy_term_add(request: HttpRequest, project, kind: str) -> HttpResponse:
     if request.method == "POST":
         try:
             taxonomy_services.taxonomy_term_create(
-                project=project, model=model, data=_term_form_data(request, model), actor=request.user
+                project=project,
+                model=model,
+                data=_term_form_data(request, model),
+                actor=request.user,
             )
         except ValidationError as error:
             context.update(errors=_errors(error), values=request.POST)

@@ -68,7 +68,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 
 # The development key only exists so that the quick start needs no setup; production refuses it.
-DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY if DEBUG else "")
 if not DEBUG:
     if not SECRET_KEY:

@@ -7,7 +7,11 @@ from drf_spectacular.views import SpectacularAPIView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="curation:project_list"), name="home"),
     # Log in and out only: accounts are made by admins, there is no self-registration.
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -37,7 +37,9 @@ def team(db) -> Team:
         ).user
     # The outsider is a member elsewhere: membership of one project opens no other.
     outsider = MembershipFactory(
-        project=ProjectFactory(slug="elsewhere"), user=UserFactory(username="outsider"), role=Role.ADMIN
+        project=ProjectFactory(slug="elsewhere"),
+        user=UserFactory(username="outsider"),
+        role=Role.ADMIN,
     ).user
     site_admin = UserFactory(username="root", is_superuser=True, is_staff=True)
     return Team(

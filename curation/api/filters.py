@@ -12,7 +12,9 @@ class StrictOrderingFilter(OrderingFilter):
         params = request.query_params.get(self.ordering_param)
         if not params:
             return self.get_default_ordering(view)
-        allowed = {name for name, _label in self.get_valid_fields(queryset, view, {"request": request})}
+        allowed = {
+            name for name, _label in self.get_valid_fields(queryset, view, {"request": request})
+        }
         fields = [param.strip() for param in params.split(",") if param.strip()]
         unknown = [field for field in fields if field.lstrip("-") not in allowed]
         if unknown:

@@ -60,8 +60,15 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "created_at", "actor", "action", "target_type", "target_id", "target_repr",
-            "before", "after",
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "target_repr",
+            "before",
+            "after",
         ]
 
 

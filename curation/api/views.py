@@ -17,7 +17,17 @@ from curation.api.serializers import (
     TaskTypeSerializer,
     TaxonomyTermSerializer,
 )
-from curation.models import AuditEvent, Dialogue, Membership, Role, Scene, ServiceRole, SourceType, TaskType
+from curation.models import (
+    AuditEvent,
+    Dialogue,
+    Membership,
+    Project,
+    Role,
+    Scene,
+    ServiceRole,
+    SourceType,
+    TaskType,
+)
 from curation.services import projects as project_services
 from curation.services import taxonomy as taxonomy_services
 
@@ -26,12 +36,14 @@ class ProjectViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     """Projects you belong to (site admins: all). Creating one needs site staff."""
 
     serializer_class = ProjectSerializer
+    queryset = Project.objects.none()  # for the schema; get_queryset scopes to the user
     lookup_url_kwarg = "project_slug"
     action_roles = {"retrieve": Role.ANNOTATOR, "update": Role.ADMIN, "partial_update": Role.ADMIN}
     ordering_fields = ["name", "created_at"]
 
     def get_permissions(self):
-        if self.action in ("list", "create"):
+        # The collection (list, create and the browsable API's OPTIONS) is not project-scoped.
+        if "project_slug" not in self.kwargs:
             return [IsAuthenticated()]
         return super().get_permissions()
 

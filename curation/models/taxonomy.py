@@ -24,13 +24,18 @@ class TaxonomyTerm(models.Model):
         abstract = True
         ordering = ["position", "key"]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         language = get_language() or "en"
         return self.name_zh if language.startswith("zh") and self.name_zh else self.name_en
 
-    def __str__(self) -> str:
-        return self.name
+    @property
+    def weight_text(self) -> str:
+        """The weight without trailing zeros: 2.5, not 2.500."""
+        return format(self.weight.normalize(), "f")
 
 
 class Scene(TaxonomyTerm):

@@ -34,13 +34,18 @@ def demo_seed(*, password: str) -> Project:
         slug=DEMO_PROJECT_SLUG,
         defaults={
             "name": "Real-estate demo",
-            "description": "Demo dialogues between agents and customers (buying, selling, renting, home improvement).",
+            "description": (
+                "Demo dialogues between agents and customers "
+                "(buying, selling, renting, home improvement)."
+            ),
             "created_by": users["admin"],
         },
     )
     taxonomy_seed_project(project=project)
     for username, role, _site_admin in DEMO_USERS:
-        Membership.objects.get_or_create(project=project, user=users[username], defaults={"role": role})
+        Membership.objects.get_or_create(
+            project=project, user=users[username], defaults={"role": role}
+        )
     scenes = {s.key: s for s in Scene.objects.filter(project=project)}
     sources = {s.key: s for s in SourceType.objects.filter(project=project)}
     Dialogue.objects.bulk_create(

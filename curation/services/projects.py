@@ -30,7 +30,9 @@ def project_create(*, name: str, creator, slug: str = "", description: str = "")
     if not slug:
         raise ValidationError({"slug": _("Give the project a slug of latin letters or digits.")})
     if Project.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": _("A project with the slug “%(slug)s” exists.") % {"slug": slug}})
+        raise ValidationError(
+            {"slug": _("A project with the slug “%(slug)s” exists.") % {"slug": slug}}
+        )
     project = Project.objects.create(
         name=name, slug=slug, description=description.strip(), created_by=creator
     )
@@ -85,8 +87,10 @@ def _get_user(username: str):
 def _check_role(role: str) -> Role:
     if role not in Role.values:
         raise ValidationError(
-            {"role": _("“%(role)s” is not a role; use one of %(roles)s.")
-             % {"role": role, "roles": ", ".join(Role.values)}}
+            {
+                "role": _("“%(role)s” is not a role; use one of %(roles)s.")
+                % {"role": role, "roles": ", ".join(Role.values)}
+            }
         )
     return Role(role)
 
@@ -123,7 +127,11 @@ def membership_set_role(*, membership: Membership, role: str, actor) -> Membersh
     locked = Membership.objects.select_for_update().filter(project=membership.project_id)
     membership = locked.get(pk=membership.pk)
     before = {"user": membership.user.username, "role": membership.role}
-    if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(membership.project) <= 1:
+    if (
+        membership.role == Role.ADMIN
+        and role != Role.ADMIN
+        and _admin_count(membership.project) <= 1
+    ):
         raise ValidationError({"role": _("A project keeps at least one project admin.")})
     membership.role = role
     membership.save(update_fields=["role"])

@@ -22,7 +22,10 @@ def test_project_create_seeds_the_papers_taxonomy_and_makes_the_creator_admin():
     assert project.slug == "beike-2024"
     assert Membership.objects.get(project=project, user=staff).role == Role.ADMIN
     assert set(Scene.objects.filter(project=project).values_list("name_en", flat=True)) == {
-        "Buying a home", "Selling a home", "Renting", "Home improvement",
+        "Buying a home",
+        "Selling a home",
+        "Renting",
+        "Home improvement",
     }
     assert SourceType.objects.filter(project=project).count() == 10
     assert ServiceRole.objects.filter(project=project).count() == 6
@@ -58,17 +61,25 @@ def test_stale_project_update_is_refused_and_keeps_the_first_save(team):
 
 def test_membership_lifecycle_is_audited(team):
     newcomer = UserFactory(username="newcomer")
-    membership = membership_add(project=team.project, username="newcomer", role="annotator", actor=team.admin)
+    membership = membership_add(
+        project=team.project, username="newcomer", role="annotator", actor=team.admin
+    )
     membership_set_role(membership=membership, role="lead", actor=team.admin)
     membership_remove(membership=membership, actor=team.admin)
 
     assert not Membership.objects.filter(user=newcomer).exists()
     actions = list(
-        AuditEvent.objects.filter(target_type="curation.membership").order_by("id").values_list("action", "before", "after")
+        AuditEvent.objects.filter(target_type="curation.membership")
+        .order_by("id")
+        .values_list("action", "before", "after")
     )
     assert actions == [
         ("membership.add", None, {"user": "newcomer", "role": "annotator"}),
-        ("membership.set_role", {"user": "newcomer", "role": "annotator"}, {"user": "newcomer", "role": "lead"}),
+        (
+            "membership.set_role",
+            {"user": "newcomer", "role": "annotator"},
+            {"user": "newcomer", "role": "lead"},
+        ),
         ("membership.remove", {"user": "newcomer", "role": "lead"}, None),
     ]
 

@@ -18,7 +18,10 @@ pytestmark = pytest.mark.django_db
 def test_update_changes_the_term_and_records_before_and_after(team):
     scene = Scene.objects.get(project=team.project, key="renting")
     taxonomy_term_update(
-        term=scene, data={"weight": "2.5", "name_zh": "租赁"}, revision=scene.revision, actor=team.lead
+        term=scene,
+        data={"weight": "2.5", "name_zh": "租赁"},
+        revision=scene.revision,
+        actor=team.lead,
     )
     scene.refresh_from_db()
     assert scene.weight == Decimal("2.500") and scene.name_zh == "租赁"
@@ -56,7 +59,11 @@ def test_bad_input_names_the_field_and_changes_nothing(team, data, field):
         taxonomy_term_update(term=scene, data=data, revision=scene.revision, actor=team.lead)
     assert field in error.value.message_dict
     fresh = Scene.objects.get(pk=scene.pk)
-    assert (fresh.weight, fresh.name_en, fresh.revision) == (scene.weight, scene.name_en, scene.revision)
+    assert (fresh.weight, fresh.name_en, fresh.revision) == (
+        scene.weight,
+        scene.name_en,
+        scene.revision,
+    )
     assert not AuditEvent.objects.filter(action="taxonomy.scene.update").exists()
 
 

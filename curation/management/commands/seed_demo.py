@@ -8,7 +8,9 @@ class Command(BaseCommand):
     help = "Create the demo project, one user per role and demo dialogues (safe to re-run)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default="dialinsight-demo", help="password of new demo users")
+        parser.add_argument(
+            "--password", default="dialinsight-demo", help="password of new demo users"
+        )
         parser.add_argument(
             "--force",
             action="store_true",
@@ -23,4 +25,6 @@ class Command(BaseCommand):
             )
         project = demo_seed(password=password)
         names = ", ".join(f"{name} ({role.label})" for name, role, _ in DEMO_USERS)
-        self.stdout.write(f"Demo project '{project.slug}' ready. Users: {names}. Password: {password}")
+        self.stdout.write(
+            f"Demo project '{project.slug}' ready. Users: {names}. Password: {password}"
+        )

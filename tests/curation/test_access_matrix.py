@@ -1,0 +1,159 @@
+"""Every project-scoped screen and API route, walked as each kind of person.
+
+EXPECTED names the least role each route and method needs. A new project route that is not
+listed here fails `test_every_project_route_declares_its_roles`, so no route escapes the matrix.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from curation.models import AuditEvent, Membership, Role, Scene
+from tests.factories import DialogueFactory
+
+A, L, P = Role.ANNOTATOR, Role.LEAD, Role.ADMIN
+
+EXPECTED: dict[str, dict[str, Role]] = {
+    # screens
+    "curation:project_detail": {"GET": A},
+    "curation:project_settings": {"GET": P, "POST": P},
+    "curation:member_list": {"GET": A},
+    "curation:member_add": {"POST": P},
+    "curation:member_update": {"POST": P},
+    "curation:taxonomy": {"GET": A},
+    "curation:taxonomy_term": {"GET": A},
+    "curation:taxonomy_term_add": {"GET": L, "POST": L},
+    "curation:taxonomy_term_edit": {"GET": L, "POST": L},
+    "curation:taxonomy_term_delete": {"POST": L},
+    "curation:audit_log": {"GET": L},
+    "curation:dialogue_list": {"GET": A},
+    "curation:dialogue_detail": {"GET": A},
+    # API
+    "project-detail": {"GET": A, "PUT": P, "PATCH": P},
+    "membership-list": {"GET": A, "POST": P},
+    "membership-detail": {"GET": A, "PATCH": P, "DELETE": P},
+    "auditevent-list": {"GET": L},
+    "auditevent-detail": {"GET": L},
+    "dialogue-list": {"GET": A},
+    "dialogue-detail": {"GET": A},
+}
+for _kind in ("scene", "sourcetype", "servicerole", "tasktype"):
+    EXPECTED[f"{_kind}-list"] = {"GET": A, "POST": L}
+    EXPECTED[f"{_kind}-detail"] = {"GET": A, "PATCH": L, "DELETE": L}
+
+PROJECT_KWARGS = {"slug", "project_slug"}
+
+
+def _walk(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            regex = entry.pattern.regex
+            yield f"{namespace}{entry.name}", set(regex.groupindex)
+
+
+def project_routes() -> dict[str, set[str]]:
+    """Project-scoped route names with their URL kwargs (format-suffix twins left out)."""
+    routes: dict[str, set[str]] = {}
+    for name, kwargs in _walk(get_resolver().url_patterns):
+        if kwargs & PROJECT_KWARGS and "format" not in kwargs:
+            routes[name] = kwargs
+    return routes
+
+
+def url_for(name: str, kwargs: set[str], project, pk=999999) -> str:
+    values = {}
+    for key in kwargs:
+        if key in PROJECT_KWARGS:
+            values[key] = project.slug
+        elif key == "kind":
+            values[key] = "scenes"
+        elif key == "pk":
+            values[key] = pk
+        else:
+            raise AssertionError(f"{name}: no test value for URL kwarg {key}")
+    return reverse(name, kwargs=values)
+
+
+def _call(client, method: str, url: str):
+    if url.startswith("/api/"):
+        return getattr(client, method.lower())(url, data={}, content_type="application/json")
+    return getattr(client, method.lower())(url)
+
+
+def test_every_project_route_declares_its_roles():
+    assert set(project_routes()) == set(EXPECTED)
+
+
+@pytest.mark.django_db
+def test_outsiders_get_404_everywhere(team):
+    client = team.client("outsider")
+    for name, kwargs in project_routes().items():
+        url = url_for(name, kwargs, team.project)
+        for method in EXPECTED[name]:
+            response = _call(client, method, url)
+            assert response.status_code == 404, (method, url, response.status_code)
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_are_sent_to_log_in(client, team):
+    for name, kwargs in project_routes().items():
+        url = url_for(name, kwargs, team.project)
+        for method in EXPECTED[name]:
+            response = _call(client, method, url)
+            if url.startswith("/api/"):
+                assert response.status_code in (401, 403), (method, url)
+            else:
+                assert response.status_code == 302, (method, url)
+                assert response.url.startswith(reverse("login")), (method, url)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["annotator", "lead"])
+def test_members_below_the_required_role_get_403(team, who):
+    client = team.client(who)
+    held = Role.ANNOTATOR if who == "annotator" else Role.LEAD
+    checked = 0
+    for name, kwargs in project_routes().items():
+        url = url_for(name, kwargs, team.project)
+        for method, required in EXPECTED[name].items():
+            if held.allows(required):
+                continue
+            response = _call(client, method, url)
+            assert response.status_code == 403, (who, method, url, response.status_code)
+            checked += 1
+    assert checked > 0
+
+
+@pytest.mark.django_db
+def test_annotators_can_read_what_annotators_may_read(team):
+    """The other side of the matrix: the role check does not lock members out of their own reads."""
+    dialogue = DialogueFactory(project=team.project)
+    pks = {
+        "curation:taxonomy_term": Scene.objects.filter(project=team.project).first().pk,
+        "curation:dialogue_detail": dialogue.pk,
+        "dialogue-detail": dialogue.pk,
+        "membership-detail": Membership.objects.filter(project=team.project).first().pk,
+    }
+    for kind, related in (
+        ("scene", "scenes"),
+        ("sourcetype", "source_types"),
+        ("servicerole", "service_roles"),
+        ("tasktype", "task_types"),
+    ):
+        pks[f"{kind}-detail"] = getattr(team.project, related).first().pk
+    client = team.client("annotator")
+    for name, kwargs in project_routes().items():
+        if EXPECTED[name].get("GET") != Role.ANNOTATOR:
+            continue
+        url = url_for(name, kwargs, team.project, pk=pks.get(name, 999999))
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+
+@pytest.mark.django_db
+def test_site_admins_see_every_project(team):
+    client = team.client("site_admin")
+    assert client.get(reverse("curation:audit_log", args=[team.project.slug])).status_code == 200
+    assert not AuditEvent.objects.filter(actor=team.site_admin).exists()
