@@ -50,3 +50,27 @@ def team(db) -> Team:
         outsider=outsider,
         site_admin=site_admin,
     )
+
+
+@pytest.fixture
+def redis_flushed():
+    """An empty test Redis database (queues, locks and caches of earlier tests gone)."""
+    import redis
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, redis_flushed, tmp_path):
+    """A real Celery worker in its own process, on the test database and the test Redis."""
+    from tests.support.workers import WorkerProcess
+
+    worker = WorkerProcess("w1", tmp_path).start()
+    yield worker
+    worker.stop()
