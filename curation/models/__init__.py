@@ -1,5 +1,7 @@
 from .audit import AuditEvent
 from .dialogues import Dialogue
+from .jobs import Job, JobItem
+from .llm import JsonMode, LLMCacheEntry, LLMCall, ModelEndpoint
 from .projects import Membership, Project, Role
 from .taxonomy import TAXONOMY_MODELS, Scene, ServiceRole, SourceType, TaskType, TaxonomyTerm
 
@@ -7,6 +9,12 @@ __all__ = [
     "AuditEvent",
     "TAXONOMY_MODELS",
     "Dialogue",
+    "Job",
+    "JobItem",
+    "JsonMode",
+    "LLMCacheEntry",
+    "LLMCall",
+    "ModelEndpoint",
     "Membership",
     "Project",
     "Role",

@@ -24,15 +24,26 @@ def database_url() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, name: str, log_dir: Path, queues: str = "default", concurrency: int = 1):
+    def __init__(
+        self,
+        name: str,
+        log_dir: Path,
+        queues: str = "default,llm,cpu",
+        concurrency: int = 1,
+        pool: str = "prefork",
+        env: dict[str, str] | None = None,
+    ):
         self.name = name
         self.log_path = log_dir / f"worker-{name}.log"
         self.queues = queues
         self.concurrency = concurrency
+        self.pool = pool
+        self.extra_env = env or {}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> WorkerProcess:
         env = dict(os.environ, DATABASE_URL=database_url(), CELERY_TASK_ALWAYS_EAGER="false")
+        env.update(self.extra_env)
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
@@ -46,6 +57,7 @@ class WorkerProcess:
                 f"--hostname={self.name}@%h",
                 f"--queues={self.queues}",
                 f"--concurrency={self.concurrency}",
+                f"--pool={self.pool}",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",

@@ -1,0 +1,262 @@
+"""The job engine: items are claimed with conditional updates, results written once.
+
+A job's items are Celery messages that only name an item id; the database row is the truth.
+An item is claimed by a conditional update (pending -> running, with a lease); its result is
+written by another conditional update that only the claimer can make, in the same transaction
+as the job's count. So an item counts exactly once even if its message is delivered twice or
+its worker dies: `job_items_recover` hands the items of dead workers back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from curation import job_kinds
+from curation.models import Job, JobItem, Project
+from curation.services.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+S = Job.Status
+I = JobItem.Status  # noqa: E741 - short alias keeps the conditional updates readable
+
+
+def _lease() -> timedelta:
+    # A claim outlives the task's hard time limit, so that a live task never loses its item.
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+
+
+def job_create(
+    *, project: Project, kind: str, payloads: Iterable[dict[str, Any]], creator, params=None
+) -> Job:
+    """Create a job with one item per payload; its items are sent to workers on commit."""
+    try:
+        job_kinds.get(kind)
+    except LookupError as error:
+        raise ValidationError({"kind": str(error)}) from None
+    with transaction.atomic():
+        job = Job.objects.create(
+            project=project, kind=kind, params=params or {}, created_by=creator, total=0
+        )
+        items = [JobItem(job=job, seq=n, payload=p) for n, p in enumerate(payloads)]
+        JobItem.objects.bulk_create(items, batch_size=1000)
+        Job.objects.filter(pk=job.pk).update(total=len(items))
+        job.total = len(items)
+        if not items:
+            Job.objects.filter(pk=job.pk).update(status=S.DONE, finished_at=timezone.now())
+            job.status = S.DONE
+        else:
+            from curation.tasks import job_start, send
+
+            job_id = job.pk
+            transaction.on_commit(
+                lambda: send(job_start, args=[job_id], queue=job_kinds.Queue.DEFAULT)
+            )
+    return job
+
+
+def job_start(*, job_id: int) -> int:
+    """Mark the job running and send every pending item to its queue. Returns items sent."""
+    now = timezone.now()
+    Job.objects.filter(pk=job_id, status=S.QUEUED).update(status=S.RUNNING, started_at=now)
+    job = Job.objects.get(pk=job_id)
+    if job.status != S.RUNNING:
+        return 0
+    return _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
+
+
+def _enqueue(job: Job, items) -> int:
+    from curation.tasks import job_item_run, send
+
+    queue = job_kinds.get(job.kind).queue
+    ids = list(items.order_by("seq").values_list("pk", flat=True))
+    for item_id in ids:
+        send(job_item_run, args=[item_id], queue=queue)
+    return len(ids)
+
+
+def _claim(item_id: int, worker: str) -> JobItem | None:
+    now = timezone.now()
+    claimed = (
+        JobItem.objects.filter(pk=item_id, job__status=S.RUNNING)
+        .filter(Q(status=I.PENDING) | Q(status=I.RUNNING, lease_until__lt=now))
+        .update(
+            status=I.RUNNING,
+            claimed_by=worker,
+            lease_until=now + _lease(),
+            attempts=F("attempts") + 1,
+            started_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    return JobItem.objects.select_related("job", "job__project").get(pk=item_id)
+
+
+def _settle(item: JobItem, worker: str, *, result=None, error: str = "") -> bool:
+    """Write the item's outcome and count it, once; False if the claim was lost meanwhile."""
+    status = I.FAILED if error else I.DONE
+    counter = "failed_count" if error else "done_count"
+    with transaction.atomic():
+        won = JobItem.objects.filter(pk=item.pk, status=I.RUNNING, claimed_by=worker).update(
+            status=status,
+            result=result,
+            error=error[:500],
+            finished_at=timezone.now(),
+            lease_until=None,
+        )
+        if won:
+            Job.objects.filter(pk=item.job_id).update(**{counter: F(counter) + 1})
+    if won:
+        _finish_if_complete(item.job_id)
+    return bool(won)
+
+
+def _finish_if_complete(job_id: int) -> None:
+    complete = (
+        Job.objects.filter(pk=job_id, status=S.RUNNING)
+        .alias(settled=F("done_count") + F("failed_count"))
+        .filter(settled__gte=F("total"))
+    )
+    job = complete.first()
+    if job is None:
+        return
+    status = S.FAILED if job.failed_count == job.total else S.DONE
+    summary = ""
+    if job.failed_count:
+        summary = _("%(n)d of %(total)d items failed.") % {
+            "n": job.failed_count,
+            "total": job.total,
+        }
+    if complete.update(status=status, finished_at=timezone.now(), error_summary=summary):
+        kind = job_kinds.get(job.kind)
+        if kind.on_finished:
+            kind.on_finished(Job.objects.get(pk=job_id))
+
+
+def job_item_execute(*, item_id: int, worker: str) -> bool:
+    """Claim one item, run its kind's handler, record the outcome. False if not claimed."""
+    item = _claim(item_id, worker)
+    if item is None:
+        return False
+    kind = job_kinds.get(item.job.kind)
+    try:
+        result = kind.handle(item)
+    except job_kinds.ItemFailed as failure:
+        return _settle(item, worker, error=str(failure))
+    except SoftTimeLimitExceeded:
+        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+        return _settle(item, worker, error=_("Took longer than %(s)d s.") % {"s": limit})
+    except Exception as error:  # noqa: BLE001 - any bug fails the item, never the whole job
+        logger.exception("job item %s failed", item_id)
+        return _settle(
+            item, worker, error=_("Internal error (%(kind)s).") % {"kind": type(error).__name__}
+        )
+    return _settle(item, worker, result=result)
+
+
+def job_cancel(*, job: Job, actor) -> Job:
+    """Stop a job: pending items are cancelled; items already running finish and count."""
+    with transaction.atomic():
+        if not Job.objects.filter(pk=job.pk, status__in=[S.QUEUED, S.RUNNING, S.PAUSED]).update(
+            status=S.CANCELLED, finished_at=timezone.now()
+        ):
+            raise ValidationError(_("Only a queued, running or paused job can be cancelled."))
+        JobItem.objects.filter(job=job, status=I.PENDING).update(status=I.CANCELLED)
+        audit_record(actor=actor, action="job.cancel", target=job, project=job.project)
+    job.refresh_from_db()
+    return job
+
+
+def job_pause(*, job: Job, actor) -> Job:
+    if not Job.objects.filter(pk=job.pk, status__in=[S.QUEUED, S.RUNNING]).update(status=S.PAUSED):
+        raise ValidationError(_("Only a queued or running job can be paused."))
+    audit_record(actor=actor, action="job.pause", target=job, project=job.project)
+    job.refresh_from_db()
+    return job
+
+
+def job_resume(*, job: Job, actor) -> Job:
+    """Continue a paused or cancelled job: its unfinished items go back to the queue."""
+    with transaction.atomic():
+        if not Job.objects.filter(pk=job.pk, status__in=[S.PAUSED, S.CANCELLED]).update(
+            status=S.RUNNING, finished_at=None
+        ):
+            raise ValidationError(_("Only a paused or cancelled job can be resumed."))
+        JobItem.objects.filter(job=job, status=I.CANCELLED).update(status=I.PENDING)
+        audit_record(actor=actor, action="job.resume", target=job, project=job.project)
+        transaction.on_commit(
+            lambda: _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
+        )
+    job.refresh_from_db()
+    return job
+
+
+def job_retry_failed(*, job: Job, actor) -> Job:
+    """Send the failed items of a job through again."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status in (S.QUEUED, S.PAUSED, S.CANCELLED):
+            raise ValidationError(_("Resume the job before retrying its failed items."))
+        failed = JobItem.objects.filter(job=job, status=I.FAILED).update(status=I.PENDING, error="")
+        if not failed:
+            raise ValidationError(_("No item of this job failed."))
+        Job.objects.filter(pk=job.pk).update(
+            failed_count=F("failed_count") - failed,
+            status=S.RUNNING,
+            finished_at=None,
+            error_summary="",
+        )
+        audit_record(
+            actor=actor,
+            action="job.retry_failed",
+            target=job,
+            project=job.project,
+            after={"items": failed},
+        )
+        transaction.on_commit(
+            lambda: _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
+        )
+    job.refresh_from_db()
+    return job
+
+
+def job_items_recover(*, live_workers: dict[str, set[int]]) -> int:
+    """Hand back to the queue the running items of workers that are gone.
+
+    live_workers maps each live Celery node name to the pids of its processes. An item whose
+    claimer is not among them (the worker was killed) or whose lease ran out is reset to
+    pending and re-sent. Returns the number of items recovered.
+    """
+    now = timezone.now()
+    recovered = 0
+    running = JobItem.objects.filter(status=I.RUNNING, job__status=S.RUNNING).values_list(
+        "pk", "claimed_by", "lease_until", "job_id"
+    )
+    jobs: dict[int, list[int]] = {}
+    for pk, claimed_by, lease_until, job_id in running:
+        node, _sep, pid = claimed_by.rpartition("|")
+        alive = node in live_workers and pid.isdigit() and int(pid) in live_workers[node]
+        if alive and lease_until and lease_until > now:
+            continue
+        if JobItem.objects.filter(pk=pk, status=I.RUNNING, claimed_by=claimed_by).update(
+            status=I.PENDING, claimed_by="", lease_until=None
+        ):
+            recovered += 1
+            jobs.setdefault(job_id, []).append(pk)
+    for job_id, ids in jobs.items():
+        job = Job.objects.get(pk=job_id)
+        _enqueue(job, JobItem.objects.filter(pk__in=ids, status=I.PENDING))
+        logger.warning("recovered %d items of job %s from lost workers", len(ids), job_id)
+    return recovered
