@@ -67,6 +67,9 @@ class LLMCacheEntry(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return self.key[:12]
+
 
 class LLMCall(models.Model):
     """Usage of one gateway call: tokens, latency, cost, outcome."""
@@ -93,3 +96,6 @@ class LLMCall(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "-created_at"], name="llmcall_project_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status}"
