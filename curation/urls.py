@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation import views
+from curation.views import projects as views
 
 app_name = "curation"
 

@@ -6,8 +6,6 @@ Views only read through selectors and write through services. Every project scre
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -23,52 +21,13 @@ from curation.exceptions import ConflictError
 from curation.models import TAXONOMY_MODELS, Membership, Role, TaxonomyTerm
 from curation.services import projects as project_services
 from curation.services import taxonomy as taxonomy_services
-
-
-def project_view(required: Role):
-    """Load the project named by `slug` for a member holding at least `required`."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args, **kwargs):
-            project, role = selectors.project_get_for_user(
-                slug=slug, user=request.user, required=required
-            )
-            request.project = project
-            request.project_role = role
-            return view(request, project, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _errors(error: ValidationError) -> dict[str, list[str]]:
-    """Messages by field; errors of no one field go under "general" (templates cannot read
-    Django's "__all__")."""
-    if not hasattr(error, "error_dict"):
-        return {"general": error.messages}
-    errors = dict(error.message_dict)
-    if "__all__" in errors:
-        errors["general"] = errors.pop("__all__")
-    return errors
-
-
-def _context(request: HttpRequest, **extra) -> dict:
-    role: Role = request.project_role
-    return {
-        "project": request.project,
-        "role": role,
-        "is_lead": role.allows(Role.LEAD),
-        "is_project_admin": role.allows(Role.ADMIN),
-        **extra,
-    }
-
+from curation.views.common import (
+    error_messages,
+    int_or_invalid,
+    is_htmx,
+    project_context,
+    project_view,
+)
 
 # --- projects ------------------------------------------------------------------------------------
 
@@ -103,7 +62,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
             {
                 "projects": selectors.project_list_for_user(user=request.user),
                 "can_create": True,
-                "errors": _errors(error),
+                "errors": error_messages(error),
                 "values": request.POST,
             },
             status=400,
@@ -121,7 +80,7 @@ def project_detail(request: HttpRequest, project) -> HttpResponse:
         "scenes": project.scenes.filter(active=True).count(),
         "task_types": project.task_types.filter(active=True).count(),
     }
-    return render(request, "curation/project_detail.html", _context(request, counts=counts))
+    return render(request, "curation/project_detail.html", project_context(request, counts=counts))
 
 
 @project_view(Role.ADMIN)
@@ -134,12 +93,12 @@ def project_settings(request: HttpRequest, project) -> HttpResponse:
             project_services.project_update(
                 project=project,
                 actor=request.user,
-                revision=_int(request.POST.get("revision")),
+                revision=int_or_invalid(request.POST.get("revision")),
                 name=request.POST.get("name", ""),
                 description=request.POST.get("description", ""),
             )
         except ValidationError as error:
-            errors, status = _errors(error), 400
+            errors, status = error_messages(error), 400
         except ConflictError as error:
             errors, status = {"general": [str(error)]}, 409
         else:
@@ -148,16 +107,9 @@ def project_settings(request: HttpRequest, project) -> HttpResponse:
     return render(
         request,
         "curation/project_settings.html",
-        _context(request, errors=errors, values=request.POST if errors else None),
+        project_context(request, errors=errors, values=request.POST if errors else None),
         status=status,
     )
-
-
-def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
 
 
 # --- members -------------------------------------------------------------------------------------
@@ -167,7 +119,7 @@ def _members_page(request: HttpRequest, *, errors=None, status=200) -> HttpRespo
     return render(
         request,
         "curation/members.html",
-        _context(
+        project_context(
             request,
             memberships=selectors.membership_list(project=request.project),
             roles=Role.choices,
@@ -194,7 +146,7 @@ def member_add(request: HttpRequest, project) -> HttpResponse:
             actor=request.user,
         )
     except ValidationError as error:
-        return _members_page(request, errors=_errors(error), status=400)
+        return _members_page(request, errors=error_messages(error), status=400)
     messages.success(request, _("Member added."))
     return redirect("curation:member_list", slug=project.slug)
 
@@ -213,7 +165,7 @@ def member_update(request: HttpRequest, project, pk: int) -> HttpResponse:
             )
             messages.success(request, _("Role changed."))
     except ValidationError as error:
-        return _members_page(request, errors=_errors(error), status=400)
+        return _members_page(request, errors=error_messages(error), status=400)
     return redirect("curation:member_list", slug=project.slug)
 
 
@@ -244,7 +196,9 @@ def _taxonomy_sections(project) -> list[dict]:
 @require_GET
 def taxonomy(request: HttpRequest, project) -> HttpResponse:
     return render(
-        request, "curation/taxonomy.html", _context(request, sections=_taxonomy_sections(project))
+        request,
+        "curation/taxonomy.html",
+        project_context(request, sections=_taxonomy_sections(project)),
     )
 
 
@@ -264,7 +218,7 @@ def taxonomy_term(request: HttpRequest, project, kind: str, pk: int) -> HttpResp
     return render(
         request,
         "curation/taxonomy.html#term-row",
-        _context(request, term=term, kind=kind, is_task=kind == "task-types"),
+        project_context(request, term=term, kind=kind, is_task=kind == "task-types"),
     )
 
 
@@ -273,29 +227,31 @@ def taxonomy_term(request: HttpRequest, project, kind: str, pk: int) -> HttpResp
 def taxonomy_term_edit(request: HttpRequest, project, kind: str, pk: int) -> HttpResponse:
     model = _taxonomy_model(kind)
     term = get_object_or_404(model, pk=pk, project=project)
-    context = _context(request, term=term, kind=kind, is_task=kind == "task-types", errors={})
+    context = project_context(
+        request, term=term, kind=kind, is_task=kind == "task-types", errors={}
+    )
     status = 200
     if request.method == "POST":
         try:
             term = taxonomy_services.taxonomy_term_update(
                 term=term,
                 data=_term_form_data(request, model),
-                revision=_int(request.POST.get("revision")),
+                revision=int_or_invalid(request.POST.get("revision")),
                 actor=request.user,
             )
         except ValidationError as error:
-            context.update(errors=_errors(error), values=request.POST)
+            context.update(errors=error_messages(error), values=request.POST)
             status = 400
         except ConflictError as error:
             context.update(errors={"general": [str(error)]}, values=request.POST)
             status = 409
         else:
-            if _is_htmx(request):
+            if is_htmx(request):
                 context["term"] = term
                 return render(request, "curation/taxonomy.html#term-row", context)
             messages.success(request, _("Saved."))
             return redirect(reverse("curation:taxonomy", args=[project.slug]) + f"#{kind}")
-    if _is_htmx(request):
+    if is_htmx(request):
         # htmx swaps only 2xx answers; the form with its errors is the answer to show.
         return render(request, "curation/taxonomy.html#term-form", context)
     return render(request, "curation/taxonomy_term_edit.html", context, status=status)
@@ -305,7 +261,7 @@ def taxonomy_term_edit(request: HttpRequest, project, kind: str, pk: int) -> Htt
 @require_http_methods(["GET", "POST"])
 def taxonomy_term_add(request: HttpRequest, project, kind: str) -> HttpResponse:
     model = _taxonomy_model(kind)
-    context = _context(
+    context = project_context(
         request, kind=kind, title=model._meta.verbose_name, is_task=kind == "task-types", errors={}
     )
     status = 200
@@ -318,7 +274,7 @@ def taxonomy_term_add(request: HttpRequest, project, kind: str) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            context.update(errors=_errors(error), values=request.POST)
+            context.update(errors=error_messages(error), values=request.POST)
             status = 400
         else:
             messages.success(request, _("Added."))
@@ -349,7 +305,9 @@ def audit_log(request: HttpRequest, project) -> HttpResponse:
     action = request.GET.get("action", "")
     events = selectors.audit_event_list(project=project, action=action)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "curation/audit_log.html", _context(request, page=page, action=action))
+    return render(
+        request, "curation/audit_log.html", project_context(request, page=page, action=action)
+    )
 
 
 # --- dialogues -----------------------------------------------------------------------------------
@@ -359,11 +317,13 @@ def audit_log(request: HttpRequest, project) -> HttpResponse:
 @require_GET
 def dialogue_list(request: HttpRequest, project) -> HttpResponse:
     page = Paginator(selectors.dialogue_list(project=project), 50).get_page(request.GET.get("page"))
-    return render(request, "curation/dialogue_list.html", _context(request, page=page))
+    return render(request, "curation/dialogue_list.html", project_context(request, page=page))
 
 
 @project_view(Role.ANNOTATOR)
 @require_GET
 def dialogue_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
     dialogue = get_object_or_404(selectors.dialogue_list(project=project), pk=pk)
-    return render(request, "curation/dialogue_detail.html", _context(request, dialogue=dialogue))
+    return render(
+        request, "curation/dialogue_detail.html", project_context(request, dialogue=dialogue)
+    )
