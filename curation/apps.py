@@ -7,3 +7,7 @@ class CurationConfig(AppConfig):
 
     name = "curation"
     verbose_name = _("Curation")
+
+    def ready(self) -> None:
+        # Job kinds register themselves when their service module loads.
+        from curation.services import llm  # noqa: F401

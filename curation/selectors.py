@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from curation.models import AuditEvent, Dialogue, Membership, Project, Role
+from curation.models import (
+    AuditEvent,
+    Dialogue,
+    Job,
+    JobItem,
+    Membership,
+    ModelEndpoint,
+    Project,
+    Role,
+)
 
 
 def project_role(*, project: Project, user) -> Role | None:
@@ -61,3 +74,51 @@ def audit_event_list(*, project: Project, action: str = "") -> QuerySet[AuditEve
 
 def dialogue_list(*, project: Project) -> QuerySet[Dialogue]:
     return Dialogue.objects.filter(project=project).select_related("scene", "source")
+
+
+def job_list(*, project: Project) -> QuerySet[Job]:
+    return Job.objects.filter(project=project).select_related("created_by")
+
+
+def job_get(*, project: Project, pk: int) -> Job:
+    job = Job.objects.filter(project=project, pk=pk).select_related("created_by").first()
+    if job is None:
+        raise Http404(_("No such job."))
+    return job
+
+
+def job_failed_items(*, job: Job, limit: int = 100) -> QuerySet[JobItem]:
+    return JobItem.objects.filter(job=job, status=JobItem.Status.FAILED).order_by("seq")[:limit]
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    settled: int
+    percent: int
+    rate_per_second: float | None
+    eta_seconds: int | None
+
+
+def job_progress(*, job: Job, now: datetime | None = None) -> JobProgress:
+    """Share done, items per second since the start, and the time left at that rate."""
+    settled = job.done_count + job.failed_count
+    percent = int(100 * settled / job.total) if job.total else 100
+    rate = eta = None
+    if job.started_at and settled:
+        end = job.finished_at or now or timezone.now()
+        elapsed = max((end - job.started_at).total_seconds(), 0.001)
+        rate = settled / elapsed
+        if not job.finished:
+            eta = int((job.total - settled) / rate)
+    return JobProgress(settled=settled, percent=percent, rate_per_second=rate, eta_seconds=eta)
+
+
+def endpoint_list(*, project: Project) -> QuerySet[ModelEndpoint]:
+    return ModelEndpoint.objects.filter(project=project)
+
+
+def endpoint_get(*, project: Project, pk: int) -> ModelEndpoint:
+    endpoint = ModelEndpoint.objects.filter(project=project, pk=pk).first()
+    if endpoint is None:
+        raise Http404(_("No such endpoint."))
+    return endpoint

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from curation.views import endpoints, jobs
 from curation.views import projects as views
 
 app_name = "curation"
@@ -30,4 +31,11 @@ urlpatterns = [
     path("<slug:slug>/audit/", views.audit_log, name="audit_log"),
     path("<slug:slug>/dialogues/", views.dialogue_list, name="dialogue_list"),
     path("<slug:slug>/dialogues/<int:pk>/", views.dialogue_detail, name="dialogue_detail"),
+    path("<slug:slug>/jobs/", jobs.job_list, name="job_list"),
+    path("<slug:slug>/jobs/<int:pk>/", jobs.job_detail, name="job_detail"),
+    path("<slug:slug>/jobs/<int:pk>/action/", jobs.job_action, name="job_action"),
+    path("<slug:slug>/endpoints/", endpoints.endpoint_list, name="endpoint_list"),
+    path("<slug:slug>/endpoints/add/", endpoints.endpoint_create, name="endpoint_create"),
+    path("<slug:slug>/endpoints/<int:pk>/", endpoints.endpoint_edit, name="endpoint_edit"),
+    path("<slug:slug>/endpoints/<int:pk>/test/", endpoints.endpoint_test, name="endpoint_test"),
 ]

@@ -1,7 +1,17 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from curation.models import AuditEvent, Dialogue, Membership, Project, Role, TaskType
+from curation.models import (
+    AuditEvent,
+    Dialogue,
+    Job,
+    JobItem,
+    Membership,
+    ModelEndpoint,
+    Project,
+    Role,
+    TaskType,
+)
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -79,3 +89,82 @@ class DialogueSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dialogue
         fields = ["id", "external_id", "scene", "source", "turns", "metadata", "created_at"]
+
+
+class EndpointSerializer(serializers.ModelSerializer):
+    """Read shape; writes go through the endpoint services. No API key: only its variable."""
+
+    class Meta:
+        model = ModelEndpoint
+        fields = [
+            "id",
+            "name",
+            "base_url",
+            "model",
+            "api_key_env",
+            "temperature",
+            "max_tokens",
+            "max_concurrency",
+            "requests_per_minute",
+            "tokens_per_minute",
+            "json_mode",
+            "price_prompt_per_million",
+            "price_completion_per_million",
+            "last_test_ok",
+            "last_test_message",
+            "last_tested_at",
+            "revision",
+        ]
+        read_only_fields = fields
+
+
+class JobSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    percent = serializers.SerializerMethodField()
+    rate_per_second = serializers.SerializerMethodField()
+    eta_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "params",
+            "status",
+            "total",
+            "done_count",
+            "failed_count",
+            "error_summary",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "percent",
+            "rate_per_second",
+            "eta_seconds",
+        ]
+        read_only_fields = fields
+
+    def _progress(self, job):
+        from curation.selectors import job_progress
+
+        cache = self.context.setdefault("_progress", {})
+        if job.pk not in cache:
+            cache[job.pk] = job_progress(job=job)
+        return cache[job.pk]
+
+    def get_percent(self, job) -> int:
+        return self._progress(job).percent
+
+    def get_rate_per_second(self, job) -> float | None:
+        return self._progress(job).rate_per_second
+
+    def get_eta_seconds(self, job) -> int | None:
+        return self._progress(job).eta_seconds
+
+
+class JobItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobItem
+        fields = ["id", "seq", "status", "attempts", "error", "result", "started_at", "finished_at"]
+        read_only_fields = fields

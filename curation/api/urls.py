@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from curation.api import views
+from curation.api import jobs, views
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -12,5 +12,7 @@ router.register(rf"{_P}/roles", views.ServiceRoleViewSet, basename="servicerole"
 router.register(rf"{_P}/task-types", views.TaskTypeViewSet, basename="tasktype")
 router.register(rf"{_P}/audit-events", views.AuditEventViewSet, basename="auditevent")
 router.register(rf"{_P}/dialogues", views.DialogueViewSet, basename="dialogue")
+router.register(rf"{_P}/endpoints", jobs.EndpointViewSet, basename="endpoint")
+router.register(rf"{_P}/jobs", jobs.JobViewSet, basename="job")
 
 urlpatterns = router.urls

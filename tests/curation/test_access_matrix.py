@@ -7,7 +7,7 @@ listed here fails `test_every_project_route_declares_its_roles`, so no route esc
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from curation.models import AuditEvent, Membership, Role, Scene
+from curation.models import AuditEvent, Job, Membership, ModelEndpoint, Role, Scene
 from tests.factories import DialogueFactory
 
 A, L, P = Role.ANNOTATOR, Role.LEAD, Role.ADMIN
@@ -27,6 +27,13 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "curation:audit_log": {"GET": L},
     "curation:dialogue_list": {"GET": A},
     "curation:dialogue_detail": {"GET": A},
+    "curation:job_list": {"GET": A},
+    "curation:job_detail": {"GET": A},
+    "curation:job_action": {"POST": L},
+    "curation:endpoint_list": {"GET": A},
+    "curation:endpoint_create": {"POST": P},
+    "curation:endpoint_edit": {"GET": P, "POST": P},
+    "curation:endpoint_test": {"POST": L},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},
@@ -35,6 +42,16 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "auditevent-detail": {"GET": L},
     "dialogue-list": {"GET": A},
     "dialogue-detail": {"GET": A},
+    "endpoint-list": {"GET": A, "POST": P},
+    "endpoint-detail": {"GET": A, "PATCH": P},
+    "endpoint-test": {"POST": L},
+    "job-list": {"GET": A},
+    "job-detail": {"GET": A},
+    "job-items": {"GET": A},
+    "job-cancel": {"POST": L},
+    "job-pause": {"POST": L},
+    "job-resume": {"POST": L},
+    "job-retry-failed": {"POST": L},
 }
 for _kind in ("scene", "sourcetype", "servicerole", "tasktype"):
     EXPECTED[f"{_kind}-list"] = {"GET": A, "POST": L}
@@ -130,7 +147,15 @@ def test_members_below_the_required_role_get_403(team, who):
 def test_annotators_can_read_what_annotators_may_read(team):
     """The other side of the matrix: the role check does not lock members out of their own reads."""
     dialogue = DialogueFactory(project=team.project)
+    job = Job.objects.create(project=team.project, kind="llm.chat")
+    endpoint = ModelEndpoint.objects.create(
+        project=team.project, name="local", base_url="http://127.0.0.1:9/v1", model="m"
+    )
     pks = {
+        "curation:job_detail": job.pk,
+        "job-detail": job.pk,
+        "job-items": job.pk,
+        "endpoint-detail": endpoint.pk,
         "curation:taxonomy_term": Scene.objects.filter(project=team.project).first().pk,
         "curation:dialogue_detail": dialogue.pk,
         "dialogue-detail": dialogue.pk,

@@ -1,0 +1,106 @@
+"""API of model endpoints and jobs."""
+
+from __future__ import annotations
+
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from curation import selectors
+from curation.api.permissions import ProjectScopedMixin
+from curation.api.serializers import EndpointSerializer, JobItemSerializer, JobSerializer
+from curation.models import Job, JobItem, ModelEndpoint, Role
+from curation.services import jobs as job_services
+from curation.services import llm as llm_services
+
+
+def _payload(request) -> dict:
+    data = request.data
+    return data.dict() if hasattr(data, "dict") else dict(data)
+
+
+class EndpointViewSet(
+    ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Model endpoints. Adding one or changing a base URL needs a site admin; other edits the
+    project admin role (send the revision you read). `test` checks the connection as a job."""
+
+    serializer_class = EndpointSerializer
+    queryset = ModelEndpoint.objects.none()
+    write_role = Role.ADMIN
+    action_roles = {"test": Role.LEAD}
+    ordering_fields = ["name"]
+
+    def get_queryset(self):
+        return selectors.endpoint_list(project=self.project)
+
+    def create(self, request, project_slug: str):
+        endpoint = llm_services.endpoint_create(
+            project=self.project, data=_payload(request), actor=request.user
+        )
+        return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, project_slug: str, pk: str):
+        data = _payload(request)
+        revision = data.pop("revision", None)
+        if not isinstance(revision, int):
+            return Response(
+                {"revision": ["Send the revision you read; it guards against overwriting."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        endpoint = llm_services.endpoint_update(
+            endpoint=self.get_object(), data=data, revision=revision, actor=request.user
+        )
+        return Response(self.get_serializer(endpoint).data)
+
+    @action(detail=True, methods=["post"])
+    def test(self, request, project_slug: str, pk: str):
+        job = llm_services.endpoint_test(endpoint=self.get_object(), actor=request.user)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Jobs with their progress; leads cancel, pause, resume and retry failed items."""
+
+    serializer_class = JobSerializer
+    queryset = Job.objects.none()
+    ordering_fields = ["created_at", "status"]
+    filterset_fields = ["status", "kind"]
+
+    def get_queryset(self):
+        return selectors.job_list(project=self.project)
+
+    def _act(self, service):
+        job = service(job=self.get_object(), actor=self.request.user)
+        return Response(self.get_serializer(job).data)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, project_slug: str, pk: str):
+        return self._act(job_services.job_cancel)
+
+    @action(detail=True, methods=["post"])
+    def pause(self, request, project_slug: str, pk: str):
+        return self._act(job_services.job_pause)
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request, project_slug: str, pk: str):
+        return self._act(job_services.job_resume)
+
+    @action(detail=True, methods=["post"], url_path="retry-failed")
+    def retry_failed(self, request, project_slug: str, pk: str):
+        return self._act(job_services.job_retry_failed)
+
+    @action(detail=True, methods=["get"])
+    def items(self, request, project_slug: str, pk: str):
+        """The job's items; `?status=failed` lists the failures with their reasons."""
+        items = JobItem.objects.filter(job=self.get_object()).order_by("seq")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in JobItem.Status.values:
+                return Response(
+                    {"status": [f"Use one of {', '.join(JobItem.Status.values)}."]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            items = items.filter(status=wanted)
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(JobItemSerializer(page, many=True).data)

@@ -1,0 +1,366 @@
+"""Model endpoints and the gateway every feature calls: usage, cost and a response cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from curation import job_kinds
+from curation.exceptions import ConflictError
+from curation.llm import client
+from curation.llm.limits import EndpointLimiter, Limits
+from curation.llm.safety import UnsafeURL, check_base_url
+from curation.models import (
+    Job,
+    JobItem,
+    JsonMode,
+    LLMCacheEntry,
+    LLMCall,
+    ModelEndpoint,
+    Project,
+)
+from curation.services.audit import audit_record, audit_snapshot
+
+ENDPOINT_FIELDS = [
+    "name",
+    "base_url",
+    "model",
+    "api_key_env",
+    "temperature",
+    "max_tokens",
+    "max_concurrency",
+    "requests_per_minute",
+    "tokens_per_minute",
+    "json_mode",
+    "price_prompt_per_million",
+    "price_completion_per_million",
+]
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
+
+
+# --- endpoints -----------------------------------------------------------------------------------
+
+
+def _number(data, field, errors, cast, low, high, optional=False):
+    raw = data.get(field)
+    if raw in (None, "") and optional:
+        return None
+    try:
+        value = cast(str(raw).strip())
+    except (TypeError, ValueError, ArithmeticError):
+        value = None
+    if value is None or not (low <= value <= high):
+        errors[field] = _("Give a number from %(low)s to %(high)s.") % {"low": low, "high": high}
+    return value
+
+
+def _clean_endpoint(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    unknown = sorted(set(data) - set(ENDPOINT_FIELDS))
+    if unknown:
+        errors["__all__"] = _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}
+    for field in ENDPOINT_FIELDS:
+        if partial and field not in data:
+            continue
+        if field == "name" or field == "model":
+            value = str(data.get(field, "")).strip()
+            if not value:
+                errors[field] = _("This field is required.")
+            cleaned[field] = value
+        elif field == "base_url":
+            try:
+                cleaned[field] = check_base_url(str(data.get(field, "")))
+            except UnsafeURL as error:
+                errors[field] = str(error)
+        elif field == "api_key_env":
+            value = str(data.get(field, "")).strip()
+            if value and not _ENV_NAME.match(value):
+                errors[field] = _(
+                    "Give the NAME of an environment variable (like OPENAI_API_KEY), "
+                    "never the key itself."
+                )
+            cleaned[field] = value
+        elif field == "json_mode":
+            value = str(data.get(field, JsonMode.JSON_OBJECT))
+            if value not in JsonMode.values:
+                errors[field] = _("Use one of %(modes)s.") % {"modes": ", ".join(JsonMode.values)}
+            cleaned[field] = value
+        elif field == "temperature":
+            cleaned[field] = _number(data, field, errors, float, 0, 2)
+        elif field == "max_tokens":
+            cleaned[field] = _number(data, field, errors, int, 1, 200000)
+        elif field == "max_concurrency":
+            cleaned[field] = _number(data, field, errors, int, 1, 1024)
+        elif field in ("requests_per_minute", "tokens_per_minute"):
+            cleaned[field] = _number(data, field, errors, int, 1, 10**9, optional=True)
+        else:  # prices
+            cleaned[field] = _number(data, field, errors, Decimal, 0, 10**6, optional=True)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+@transaction.atomic
+def endpoint_create(*, project: Project, data: dict[str, Any], actor) -> ModelEndpoint:
+    """Only site admins set base URLs: a base URL decides where our requests (and keys) go."""
+    if not actor.is_superuser:
+        raise PermissionDenied(_("Only site admins may add endpoints or set base URLs."))
+    cleaned = _clean_endpoint(data, partial=False)
+    try:
+        with transaction.atomic():
+            endpoint = ModelEndpoint.objects.create(project=project, **cleaned)
+    except IntegrityError:
+        raise ValidationError({"name": _("An endpoint of this name exists.")}) from None
+    audit_record(
+        actor=actor,
+        action="endpoint.create",
+        target=endpoint,
+        project=project,
+        after=audit_snapshot(endpoint, ENDPOINT_FIELDS),
+    )
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_update(
+    *, endpoint: ModelEndpoint, data: dict[str, Any], revision: int, actor
+) -> ModelEndpoint:
+    cleaned = _clean_endpoint(data, partial=True)
+    if (
+        "base_url" in cleaned
+        and cleaned["base_url"] != endpoint.base_url
+        and not actor.is_superuser
+    ):
+        raise PermissionDenied(_("Only site admins may change an endpoint's base URL."))
+    before = audit_snapshot(endpoint, ENDPOINT_FIELDS)
+    try:
+        with transaction.atomic():
+            updated = ModelEndpoint.objects.filter(pk=endpoint.pk, revision=revision).update(
+                revision=models.F("revision") + 1, **cleaned
+            )
+    except IntegrityError:
+        raise ValidationError({"name": _("An endpoint of this name exists.")}) from None
+    if not updated:
+        raise ConflictError(_("Someone else changed this endpoint since you opened it; reload."))
+    endpoint.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="endpoint.update",
+        target=endpoint,
+        project=endpoint.project,
+        before=before,
+        after=audit_snapshot(endpoint, ENDPOINT_FIELDS),
+    )
+    return endpoint
+
+
+def endpoint_test(*, endpoint: ModelEndpoint, actor) -> Job:
+    """Check the connection in the background; the endpoint shows the outcome."""
+    from curation.services.jobs import job_create
+
+    return job_create(
+        project=endpoint.project,
+        kind="endpoint.test",
+        payloads=[{"endpoint": endpoint.pk}],
+        creator=actor,
+        params={"endpoint": endpoint.pk, "endpoint_name": endpoint.name},
+    )
+
+
+# --- the gateway ---------------------------------------------------------------------------------
+
+_limiters: dict[tuple, EndpointLimiter] = {}
+_limiters_lock = threading.Lock()
+_redis = None
+
+
+def _redis_client():
+    global _redis
+    if not settings.REDIS_URL:
+        return None
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+    return _redis
+
+
+def endpoint_limiter(endpoint: ModelEndpoint) -> EndpointLimiter:
+    limits = Limits(
+        max_concurrency=endpoint.max_concurrency,
+        requests_per_minute=endpoint.requests_per_minute,
+        tokens_per_minute=endpoint.tokens_per_minute,
+    )
+    key = (endpoint.pk, limits)
+    with _limiters_lock:
+        limiter = _limiters.get(key)
+        if limiter is None:
+            limiter = EndpointLimiter(
+                _redis_client(),
+                f"endpoint:{endpoint.pk}",
+                limits,
+                lease_seconds=settings.CELERY_TASK_TIME_LIMIT,
+            )
+            _limiters[key] = limiter
+        return limiter
+
+
+def endpoint_config(endpoint: ModelEndpoint) -> client.EndpointConfig:
+    api_key = os.environ.get(endpoint.api_key_env, "") if endpoint.api_key_env else ""
+    if endpoint.api_key_env and not api_key:
+        raise client.LLMError(
+            _("The environment variable %(name)s that should hold the API key is not set.")
+            % {"name": endpoint.api_key_env}
+        )
+    return client.EndpointConfig(
+        key=f"endpoint:{endpoint.pk}",
+        base_url=endpoint.base_url,
+        model=endpoint.model,
+        api_key=api_key,
+        timeout=settings.LLM_TIMEOUT_SECONDS,
+        json_mode=endpoint.json_mode,
+    )
+
+
+def cache_key(endpoint: ModelEndpoint, messages, params, schema) -> str:
+    material = json.dumps(
+        [endpoint.base_url, endpoint.model, messages, params, schema],
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _cost(endpoint: ModelEndpoint, prompt_tokens: int, completion_tokens: int) -> Decimal | None:
+    if endpoint.price_prompt_per_million is None and endpoint.price_completion_per_million is None:
+        return None
+    million = Decimal(1_000_000)
+    prompt = (endpoint.price_prompt_per_million or 0) * prompt_tokens / million
+    completion = (endpoint.price_completion_per_million or 0) * completion_tokens / million
+    return (prompt + completion).quantize(Decimal("0.000001"))
+
+
+def llm_chat(
+    *,
+    endpoint: ModelEndpoint,
+    messages: list[dict[str, str]],
+    kind: str,
+    schema: dict | None = None,
+    params: dict[str, Any] | None = None,
+    job_item: JobItem | None = None,
+    use_cache: bool = True,
+) -> client.ChatResult:
+    """A chat completion through the endpoint's limits, with usage recorded and answers cached.
+
+    Raises client.LLMError with a reason that is safe to show.
+    """
+    params = {
+        "temperature": endpoint.temperature,
+        "max_tokens": endpoint.max_tokens,
+        **(params or {}),
+    }
+    key = cache_key(endpoint, messages, params, schema)
+    call = LLMCall(project_id=endpoint.project_id, endpoint=endpoint, job_item=job_item, kind=kind)
+    if use_cache:
+        hit = LLMCacheEntry.objects.filter(key=key).first()
+        if hit is not None:
+            data = client.parse_json(hit.content, schema) if schema is not None else None
+            call.status = LLMCall.Status.CACHED
+            call.save()
+            return client.ChatResult(content=hit.content, data=data, attempts=0)
+    try:
+        result = client.chat(
+            endpoint_config(endpoint),
+            messages,
+            params=params,
+            schema=schema,
+            kind=kind,
+            limiter=endpoint_limiter(endpoint),
+            idempotency_key=f"item:{job_item.pk}" if job_item else None,
+        )
+    except client.LLMError as error:
+        call.status = LLMCall.Status.FAILED
+        call.error = str(error)[:300]
+        call.save()
+        raise
+    call.status = LLMCall.Status.OK
+    call.attempts = result.attempts
+    call.prompt_tokens = result.prompt_tokens
+    call.completion_tokens = result.completion_tokens
+    call.latency_ms = result.latency_ms
+    call.cost = _cost(endpoint, result.prompt_tokens, result.completion_tokens)
+    call.save()
+    if use_cache:
+        LLMCacheEntry.objects.get_or_create(
+            key=key,
+            defaults={
+                "endpoint": endpoint,
+                "content": result.content,
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+            },
+        )
+    return result
+
+
+# --- job kinds -----------------------------------------------------------------------------------
+
+
+def _handle_endpoint_test(item: JobItem) -> dict[str, Any]:
+    endpoint = ModelEndpoint.objects.filter(pk=item.payload.get("endpoint")).first()
+    if endpoint is None:
+        raise job_kinds.ItemFailed(_("The endpoint was deleted."))
+    messages = [{"role": "user", "content": "Reply with the single word: ok"}]
+    try:
+        result = llm_chat(
+            endpoint=endpoint,
+            messages=messages,
+            kind="test_connection",
+            job_item=item,
+            params={"max_tokens": 16},
+            use_cache=False,
+        )
+    except client.LLMError as error:
+        ModelEndpoint.objects.filter(pk=endpoint.pk).update(
+            last_test_ok=False, last_test_message=str(error)[:300], last_tested_at=timezone.now()
+        )
+        raise job_kinds.ItemFailed(str(error)) from None
+    message = _("Answered in %(ms)d ms.") % {"ms": result.latency_ms}
+    ModelEndpoint.objects.filter(pk=endpoint.pk).update(
+        last_test_ok=True, last_test_message=message, last_tested_at=timezone.now()
+    )
+    return {"latency_ms": result.latency_ms, "answer": result.content[:200]}
+
+
+def _handle_chat(item: JobItem) -> dict[str, Any]:
+    """One chat completion per item (payload: messages, optional schema): batch LLM work."""
+    endpoint = ModelEndpoint.objects.filter(pk=item.job.params.get("endpoint")).first()
+    if endpoint is None:
+        raise job_kinds.ItemFailed(_("The endpoint was deleted."))
+    try:
+        result = llm_chat(
+            endpoint=endpoint,
+            messages=item.payload["messages"],
+            kind=item.payload.get("kind", "chat"),
+            schema=item.payload.get("schema"),
+            job_item=item,
+        )
+    except client.LLMError as error:
+        raise job_kinds.ItemFailed(str(error)) from None
+    return {"content": result.content, "data": result.data}
+
+
+job_kinds.register(job_kinds.JobKind("endpoint.test", job_kinds.Queue.LLM, _handle_endpoint_test))
+job_kinds.register(job_kinds.JobKind("llm.chat", job_kinds.Queue.LLM, _handle_chat))
