@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django import db
 from django.conf import settings
 
 from curation.services import jobs
@@ -65,20 +67,40 @@ def live_workers() -> dict[str, set[int]]:
     return live
 
 
+def recover_lost_items() -> int:
+    return jobs.job_items_recover(
+        live_workers=live_workers(), stall_seconds=settings.JOB_STALL_SECONDS
+    )
+
+
 @shared_task(name="curation.jobs_recover")
 def jobs_recover() -> int:
-    return jobs.job_items_recover(live_workers=live_workers())
+    return recover_lost_items()
+
+
+def _recovery_loop() -> None:
+    """Runs in each worker's main process. A Redis lock lets one worker do a round at a time;
+    an error (Redis or the database restarting) is logged and the next round tries again."""
+    import redis
+
+    interval = settings.JOB_RECOVERY_INTERVAL_SECONDS
+    lock = redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    time.sleep(1.0)
+    while True:
+        try:
+            if lock is None or lock.set("jobs:recovery", "1", nx=True, ex=max(1, int(interval))):
+                sent = recover_lost_items()
+                if sent:
+                    logger.warning("job recovery sent %d items again", sent)
+        except Exception:  # noqa: BLE001 - recovery must never stop the worker
+            logger.exception("job recovery round failed")
+        finally:
+            db.close_old_connections()
+        time.sleep(interval)
 
 
 @worker_ready.connect
-def _recover_on_start(sender=None, **kwargs) -> None:
-    # A worker that starts is often the replacement of one that died: hand its items back.
-    def run():
-        try:
-            recovered = jobs.job_items_recover(live_workers=live_workers())
-            if recovered:
-                logger.warning("recovered %d job items on worker start", recovered)
-        except Exception:  # noqa: BLE001 - recovery must never stop a worker from starting
-            logger.exception("job recovery on worker start failed")
-
-    threading.Timer(1.0, run).start()
+def _start_recovery(sender=None, **kwargs) -> None:
+    # A worker that starts is often the replacement of one that died: its first round runs
+    # at once and hands the dead worker's items back.
+    threading.Thread(target=_recovery_loop, name="job-recovery", daemon=True).start()

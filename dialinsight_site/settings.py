@@ -231,6 +231,11 @@ if not (CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_BROKER_VIS
         "CELERY_BROKER_VISIBILITY_TIMEOUT"
     )
 
+# Each worker looks for lost job items this often; a running job without progress for
+# JOB_STALL_SECONDS has its pending items sent again.
+JOB_RECOVERY_INTERVAL_SECONDS = env_float("JOB_RECOVERY_INTERVAL_SECONDS", 30.0)
+JOB_STALL_SECONDS = env_float("JOB_STALL_SECONDS", 120.0)
+
 # --- LLM defaults (endpoints themselves are configured per project) ----------------------------
 LLM_BASE_URL = env_str("LLM_BASE_URL", "")
 LLM_MODEL = env_str("LLM_MODEL", "")

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import jsonschema
 import openai
 
@@ -50,6 +49,8 @@ class EndpointConfig:
     api_key: str
     timeout: float
     json_mode: str = "json_object"  # json_object | json_schema | prompt
+    # Sent with every request (some gateways route or attribute by header).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -72,12 +73,8 @@ def _client(config: EndpointConfig) -> openai.OpenAI:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            http = httpx.Client(
-                # Never follow a redirect: an endpoint must not bounce us to another host.
-                follow_redirects=False,
-                timeout=config.timeout,
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-            )
+            # Never follow a redirect: an endpoint must not bounce us (and the key) elsewhere.
+            http = openai.DefaultHttpxClient(follow_redirects=False, timeout=config.timeout)
             client = openai.OpenAI(
                 base_url=config.base_url,
                 api_key=config.api_key or "not-needed",
@@ -121,6 +118,7 @@ _RETRYABLE = (
     openai.APITimeoutError,
     openai.APIConnectionError,
     openai.APIResponseValidationError,
+    json.JSONDecodeError,  # a body that is not JSON: the openai client passes it through
 )
 
 
@@ -132,7 +130,7 @@ def _describe(error: Exception) -> str:
         return "the provider did not answer in time"
     if isinstance(error, openai.APIConnectionError):
         return "could not connect to the endpoint"
-    if isinstance(error, openai.APIResponseValidationError):
+    if isinstance(error, openai.APIResponseValidationError | json.JSONDecodeError):
         return "the provider sent a malformed response"
     if isinstance(error, openai.APIStatusError):
         code = error.status_code
@@ -181,7 +179,9 @@ def _complete(
             "type": "json_schema",
             "json_schema": {"name": "answer", "schema": schema},
         }
-    headers = {"X-Dialinsight-Kind": kind} if kind else {}
+    headers = dict(config.headers)
+    if kind:
+        headers["X-Dialinsight-Kind"] = kind
     if idempotency_key:
         headers["X-Idempotency-Key"] = idempotency_key
     estimate = estimate_tokens(messages, int(params.get("max_tokens") or 1024))

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Protocol
 
+from redis import exceptions as redis_errors
+
 if TYPE_CHECKING:
     import redis
 
@@ -552,7 +554,16 @@ class EndpointLimiter:
         deadline = started + wait_seconds
         concurrency_pause = 0.005
         while True:
-            attempt = self._backend.try_acquire(slot_id, estimated_tokens)
+            try:
+                attempt = self._backend.try_acquire(slot_id, estimated_tokens)
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+                # Redis restarting: wait for it within the budget rather than fail the call.
+                if time.monotonic() >= deadline:
+                    raise LimitTimeout(
+                        self.key, (), time.monotonic() - started, "an unreachable Redis"
+                    ) from None
+                time.sleep(min(0.5, max(deadline - time.monotonic(), 0.0)))
+                continue
             if attempt.acquired:
                 return Slot(
                     self._backend, self.key, slot_id, estimated_tokens, time.monotonic() - started

@@ -38,6 +38,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True)
     finished_at = models.DateTimeField(null=True)
+    # When an item last settled: a running job that stops progressing may have lost messages.
+    progressed_at = models.DateTimeField(null=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -69,7 +69,9 @@ def job_create(
 def job_start(*, job_id: int) -> int:
     """Mark the job running and send every pending item to its queue. Returns items sent."""
     now = timezone.now()
-    Job.objects.filter(pk=job_id, status=S.QUEUED).update(status=S.RUNNING, started_at=now)
+    Job.objects.filter(pk=job_id, status=S.QUEUED).update(
+        status=S.RUNNING, started_at=now, progressed_at=now
+    )
     job = Job.objects.get(pk=job_id)
     if job.status != S.RUNNING:
         return 0
@@ -117,7 +119,9 @@ def _settle(item: JobItem, worker: str, *, result=None, error: str = "") -> bool
             lease_until=None,
         )
         if won:
-            Job.objects.filter(pk=item.job_id).update(**{counter: F(counter) + 1})
+            Job.objects.filter(pk=item.job_id).update(
+                progressed_at=timezone.now(), **{counter: F(counter) + 1}
+            )
     if won:
         _finish_if_complete(item.job_id)
     return bool(won)
@@ -232,19 +236,20 @@ def job_retry_failed(*, job: Job, actor) -> Job:
     return job
 
 
-def job_items_recover(*, live_workers: dict[str, set[int]]) -> int:
-    """Hand back to the queue the running items of workers that are gone.
+def job_items_recover(*, live_workers: dict[str, set[int]], stall_seconds: float) -> int:
+    """Put lost work back on the queue; returns the number of items sent again.
 
-    live_workers maps each live Celery node name to the pids of its processes. An item whose
-    claimer is not among them (the worker was killed) or whose lease ran out is reset to
-    pending and re-sent. Returns the number of items recovered.
+    live_workers maps each live Celery node name to the pids of its processes. A running item
+    whose claimer is not among them (the worker was killed) or whose lease ran out is reset to
+    pending. And a running job that made no progress for stall_seconds may have lost its queued
+    messages (a broker restarted without persistence): its pending items are sent again. A
+    duplicate message costs nothing: the claim lets only one through.
     """
     now = timezone.now()
-    recovered = 0
+    to_send: dict[int, set[int]] = {}
     running = JobItem.objects.filter(status=I.RUNNING, job__status=S.RUNNING).values_list(
         "pk", "claimed_by", "lease_until", "job_id"
     )
-    jobs: dict[int, list[int]] = {}
     for pk, claimed_by, lease_until, job_id in running:
         node, _sep, pid = claimed_by.rpartition("|")
         alive = node in live_workers and pid.isdigit() and int(pid) in live_workers[node]
@@ -253,10 +258,19 @@ def job_items_recover(*, live_workers: dict[str, set[int]]) -> int:
         if JobItem.objects.filter(pk=pk, status=I.RUNNING, claimed_by=claimed_by).update(
             status=I.PENDING, claimed_by="", lease_until=None
         ):
-            recovered += 1
-            jobs.setdefault(job_id, []).append(pk)
-    for job_id, ids in jobs.items():
+            to_send.setdefault(job_id, set()).add(pk)
+    cutoff = now - timedelta(seconds=stall_seconds)
+    stalled = Job.objects.filter(status=S.RUNNING, progressed_at__lt=cutoff)
+    for job_id in stalled.values_list("pk", flat=True):
+        pending = JobItem.objects.filter(job_id=job_id, status=I.PENDING)
+        to_send.setdefault(job_id, set()).update(pending.values_list("pk", flat=True))
+        # Counts as progress, so that a slow job is not re-sent on every round.
+        Job.objects.filter(pk=job_id).update(progressed_at=now)
+    sent = 0
+    for job_id, ids in to_send.items():
+        if not ids:
+            continue
         job = Job.objects.get(pk=job_id)
-        _enqueue(job, JobItem.objects.filter(pk__in=ids, status=I.PENDING))
-        logger.warning("recovered %d items of job %s from lost workers", len(ids), job_id)
-    return recovered
+        sent += _enqueue(job, JobItem.objects.filter(pk__in=ids, status=I.PENDING))
+        logger.warning("sent %d items of job %s again", len(ids), job_id)
+    return sent

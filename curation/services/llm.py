@@ -46,6 +46,7 @@ ENDPOINT_FIELDS = [
     "price_prompt_per_million",
     "price_completion_per_million",
 ]
+_REQUIRED = {"name", "base_url", "model"}
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 
 
@@ -72,7 +73,9 @@ def _clean_endpoint(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if unknown:
         errors["__all__"] = _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}
     for field in ENDPOINT_FIELDS:
-        if partial and field not in data:
+        # Left out: unchanged on an edit, the model's default on a create (name, base URL and
+        # model have none, so they are reported as required).
+        if field not in data and (partial or field not in _REQUIRED):
             continue
         if field == "name" or field == "model":
             value = str(data.get(field, "")).strip()

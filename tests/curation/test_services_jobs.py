@@ -121,7 +121,7 @@ def test_items_of_a_dead_worker_are_recovered_and_done_once(team):
 
     JobItem.objects.filter(pk=other.pk).update(lease_until=timezone.now() + timedelta(minutes=5))
 
-    recovered = jobs.job_items_recover(live_workers={"w2@host": {222}})
+    recovered = jobs.job_items_recover(live_workers={"w2@host": {222}}, stall_seconds=60)
     assert recovered == 1
     assert JobItem.objects.get(pk=item.pk).status == JobItem.Status.PENDING
     assert JobItem.objects.get(pk=other.pk).status == JobItem.Status.RUNNING
