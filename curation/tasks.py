@@ -40,14 +40,14 @@ def ping() -> str:
     return "pong"
 
 
-@shared_task(name="curation.job_start")
+@shared_task(name="curation.job_start", ignore_result=True)
 def job_start(job_id: int) -> int:
     return jobs.job_start(job_id=job_id)
 
 
 # Idempotent (claims are conditional updates), so acknowledged only once done: a worker that
 # dies mid-item leaves the message to be delivered again.
-@shared_task(bind=True, name="curation.job_item_run", acks_late=True)
+@shared_task(bind=True, name="curation.job_item_run", acks_late=True, ignore_result=True)
 def job_item_run(self, item_id: int) -> bool:
     worker = f"{self.request.hostname or 'local'}|{os.getpid()}"
     return jobs.job_item_execute(item_id=item_id, worker=worker)
@@ -73,7 +73,7 @@ def recover_lost_items() -> int:
     )
 
 
-@shared_task(name="curation.jobs_recover")
+@shared_task(name="curation.jobs_recover", ignore_result=True)
 def jobs_recover() -> int:
     return recover_lost_items()
 
