@@ -9,6 +9,7 @@ its worker dies: `job_items_recover` hands the items of dead workers back to the
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -17,8 +18,8 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,43 +89,89 @@ def _enqueue(job: Job, items) -> int:
     return len(ids)
 
 
+# The claim and the settling run on every item of every job, so they are single SQL statements
+# (UPDATE ... RETURNING works on PostgreSQL and SQLite alike) rather than ORM read-modify-writes.
+_CLAIM_SQL = """
+    UPDATE curation_jobitem
+       SET status = 'running', claimed_by = %s, lease_until = %s, started_at = %s,
+           attempts = attempts + 1
+     WHERE id = %s
+       AND (status = 'pending' OR (status = 'running' AND lease_until < %s))
+       AND EXISTS (SELECT 1 FROM curation_job
+                    WHERE curation_job.id = curation_jobitem.job_id
+                      AND curation_job.status = 'running')
+    RETURNING job_id, seq, payload, attempts
+"""
+_SETTLE_ITEM_SQL = """
+    UPDATE curation_jobitem
+       SET status = %s, result = %s, error = %s, finished_at = %s, lease_until = NULL
+     WHERE id = %s AND status = 'running' AND claimed_by = %s
+"""
+_COUNT_SQL = """
+    UPDATE curation_job SET {counter} = {counter} + 1, progressed_at = %s
+     WHERE id = %s
+    RETURNING done_count + failed_count, total
+"""
+
+# A job's kind, parameters and project never change: each worker process reads them once.
+_job_heads: dict[int, Job] = {}
+
+
+def _job_head(job_id: int) -> Job:
+    job = _job_heads.get(job_id)
+    if job is None:
+        job = (
+            Job.objects.select_related("project")
+            .only("kind", "params", "project__slug", "project__name")
+            .get(pk=job_id)
+        )
+        if len(_job_heads) > 1000:
+            _job_heads.clear()
+        _job_heads[job_id] = job
+    return job
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _claim(item_id: int, worker: str) -> JobItem | None:
     now = timezone.now()
-    claimed = (
-        JobItem.objects.filter(pk=item_id, job__status=S.RUNNING)
-        .filter(Q(status=I.PENDING) | Q(status=I.RUNNING, lease_until__lt=now))
-        .update(
-            status=I.RUNNING,
-            claimed_by=worker,
-            lease_until=now + _lease(),
-            attempts=F("attempts") + 1,
-            started_at=now,
-        )
-    )
-    if not claimed:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [worker, now + _lease(), now, item_id, now])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return JobItem.objects.select_related("job", "job__project").get(pk=item_id)
+    job_id, seq, payload, attempts = row
+    item = JobItem(
+        pk=item_id,
+        job_id=job_id,
+        seq=seq,
+        payload=_json(payload),
+        attempts=attempts,
+        status=I.RUNNING,
+        claimed_by=worker,
+        started_at=now,
+    )
+    item.job = _job_head(job_id)
+    return item
 
 
 def _settle(item: JobItem, worker: str, *, result=None, error: str = "") -> bool:
     """Write the item's outcome and count it, once; False if the claim was lost meanwhile."""
+    now = timezone.now()
     status = I.FAILED if error else I.DONE
     counter = "failed_count" if error else "done_count"
-    with transaction.atomic():
-        won = JobItem.objects.filter(pk=item.pk, status=I.RUNNING, claimed_by=worker).update(
-            status=status,
-            result=result,
-            error=error[:500],
-            finished_at=timezone.now(),
-            lease_until=None,
-        )
-        if won:
-            Job.objects.filter(pk=item.job_id).update(
-                progressed_at=timezone.now(), **{counter: F(counter) + 1}
-            )
-    if won:
+    result_db = JobItem._meta.get_field("result").get_db_prep_save(result, connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SETTLE_ITEM_SQL, [status, result_db, error[:500], now, item.pk, worker])
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute(_COUNT_SQL.format(counter=counter), [now, item.job_id])
+        settled, total = cursor.fetchone()
+    if settled >= total:
         _finish_if_complete(item.job_id)
-    return bool(won)
+    return True
 
 
 def _finish_if_complete(job_id: int) -> None:

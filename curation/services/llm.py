@@ -7,6 +7,7 @@ import json
 import os
 import re
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -304,18 +305,23 @@ def llm_chat(
     call.completion_tokens = result.completion_tokens
     call.latency_ms = result.latency_ms
     call.cost = _cost(endpoint, result.prompt_tokens, result.completion_tokens)
-    call.save()
-    if use_cache:
-        LLMCacheEntry.objects.get_or_create(
-            key=key,
-            defaults={
-                "endpoint": endpoint,
-                "content": result.content,
-                "prompt_tokens": result.prompt_tokens,
-                "completion_tokens": result.completion_tokens,
-            },
-        )
+    with transaction.atomic():
+        call.save()
+        if use_cache:
+            _cache_store(key, endpoint, result)
     return result
+
+
+def _cache_store(key: str, endpoint: ModelEndpoint, result: client.ChatResult) -> None:
+    # One INSERT ... ON CONFLICT DO NOTHING: two workers caching one answer is harmless.
+    entry = LLMCacheEntry(
+        key=key,
+        endpoint=endpoint,
+        content=result.content,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+    )
+    LLMCacheEntry.objects.bulk_create([entry], ignore_conflicts=True)
 
 
 # --- job kinds -----------------------------------------------------------------------------------
@@ -347,9 +353,25 @@ def _handle_endpoint_test(item: JobItem) -> dict[str, Any]:
     return {"latency_ms": result.latency_ms, "answer": result.content[:200]}
 
 
+_endpoints: dict[int, tuple[float, ModelEndpoint | None]] = {}
+ENDPOINT_REFRESH_SECONDS = 5.0
+
+
+def endpoint_for_work(pk: int | None) -> ModelEndpoint | None:
+    """The endpoint, re-read at most every few seconds per process: items of a batch job share
+    it, and an edit of its limits reaches the workers within ENDPOINT_REFRESH_SECONDS."""
+    now = time.monotonic()
+    cached = _endpoints.get(pk) if pk is not None else None
+    if cached and cached[0] > now:
+        return cached[1]
+    endpoint = ModelEndpoint.objects.filter(pk=pk).first()
+    _endpoints[pk] = (now + ENDPOINT_REFRESH_SECONDS, endpoint)
+    return endpoint
+
+
 def _handle_chat(item: JobItem) -> dict[str, Any]:
     """One chat completion per item (payload: messages, optional schema): batch LLM work."""
-    endpoint = ModelEndpoint.objects.filter(pk=item.job.params.get("endpoint")).first()
+    endpoint = endpoint_for_work(item.job.params.get("endpoint"))
     if endpoint is None:
         raise job_kinds.ItemFailed(_("The endpoint was deleted."))
     try:
