@@ -29,11 +29,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
+# The project's own OpenAI-compatible test server runs beside the web server, registered as the
+# demo project's endpoint, so every stage works offline.
 start: $(VENV)/.installed
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
 	@echo "Dial-insight Studio on http://127.0.0.1:8000 (log in as admin, lead or annotator; password dialinsight-demo)"
-	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=true sh -c '$(PY) manage.py fake_llm_server --port 8765 --latency-ms 200 & llm=$$!; \
+	  trap "kill $$llm 2>/dev/null" EXIT INT TERM; $(PY) manage.py runserver 127.0.0.1:8000'
 
 test: $(VENV)/.installed-dev
 	bash .ci/system-deps

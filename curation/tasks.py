@@ -31,6 +31,7 @@ def send(task, *, args: list, queue: str) -> None:
     with _local_lock:
         if _local_pool is None:
             _local_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-task")
+            threading.Thread(target=_recovery_loop, name="job-recovery", daemon=True).start()
     _local_pool.submit(task.apply, args=args)
 
 
@@ -49,13 +50,18 @@ def job_start(job_id: int) -> int:
 # dies mid-item leaves the message to be delivered again.
 @shared_task(bind=True, name="curation.job_item_run", acks_late=True, ignore_result=True)
 def job_item_run(self, item_id: int) -> bool:
-    worker = f"{self.request.hostname or 'local'}|{os.getpid()}"
+    # Named as live_workers() names it: the Celery node, or "local" for in-process tasks.
+    node = "local" if settings.CELERY_TASK_ALWAYS_EAGER else self.request.hostname
+    worker = f"{node}|{os.getpid()}"
     return jobs.job_item_execute(item_id=item_id, worker=worker)
 
 
 def live_workers() -> dict[str, set[int]]:
     """Each live worker node with the pids of its processes, as the workers report them."""
     from dialinsight_site.celery import app
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"local": {os.getpid()}}  # tasks run on this process's threads
 
     stats = app.control.inspect(timeout=2.0).stats() or {}
     live: dict[str, set[int]] = {}

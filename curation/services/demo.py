@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from curation.demo_data import DEMO_DIALOGUES
-from curation.models import Dialogue, Membership, Project, Role, Scene, SourceType
+from curation.llm.safety import check_base_url
+from curation.models import Dialogue, Membership, ModelEndpoint, Project, Role, Scene, SourceType
 from curation.services.taxonomy import taxonomy_seed_project
 
 DEMO_PROJECT_SLUG = "demo"
@@ -17,9 +18,13 @@ DEMO_USERS = [
 ]
 
 
+DEMO_LLM_URL = "http://127.0.0.1:8765/v1"
+
+
 @transaction.atomic
-def demo_seed(*, password: str) -> Project:
-    """The quick start's demo project, one user per role and demo dialogues. Safe to re-run."""
+def demo_seed(*, password: str, llm_url: str = DEMO_LLM_URL) -> Project:
+    """The quick start's demo project, one user per role, demo dialogues, and the project's own
+    LLM test server as its endpoint (so every stage runs offline). Safe to re-run."""
     User = get_user_model()
     users = {}
     for username, _role, site_admin in DEMO_USERS:
@@ -46,6 +51,16 @@ def demo_seed(*, password: str) -> Project:
         Membership.objects.get_or_create(
             project=project, user=users[username], defaults={"role": role}
         )
+    ModelEndpoint.objects.update_or_create(
+        project=project,
+        name="Offline test LLM",
+        defaults={
+            "base_url": check_base_url(llm_url),
+            "model": "fake-chat",
+            "max_concurrency": 8,
+            "temperature": 0.7,
+        },
+    )
     scenes = {s.key: s for s in Scene.objects.filter(project=project)}
     sources = {s.key: s for s in SourceType.objects.filter(project=project)}
     Dialogue.objects.bulk_create(
