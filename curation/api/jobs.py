@@ -93,7 +93,9 @@ class JobViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def items(self, request, project_slug: str, pk: str):
         """The job's items; `?status=failed` lists the failures with their reasons."""
-        items = JobItem.objects.filter(job=self.get_object()).order_by("seq")
+        # Not get_object(): the job list's own filters (?status=) must not apply to the job.
+        job = selectors.job_get(project=self.project, pk=int(pk))
+        items = JobItem.objects.filter(job=job).order_by("seq")
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in JobItem.Status.values:

@@ -25,6 +25,7 @@ class ProjectRolePermission(BasePermission):
 
 class ProjectScopedMixin:
     permission_classes = [IsAuthenticated, ProjectRolePermission]
+    lookup_value_regex = r"\d+"  # items are addressed by numeric id; anything else is a 404
     read_role: Role = Role.ANNOTATOR
     write_role: Role = Role.LEAD
     action_roles: dict[str, Role] = {}

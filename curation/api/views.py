@@ -38,6 +38,7 @@ class ProjectViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = ProjectSerializer
     queryset = Project.objects.none()  # for the schema; get_queryset scopes to the user
     lookup_url_kwarg = "project_slug"
+    lookup_value_regex = r"[-\w]+"
     action_roles = {"retrieve": Role.ANNOTATOR, "update": Role.ADMIN, "partial_update": Role.ADMIN}
     ordering_fields = ["name", "created_at"]
 
