@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from curation.models import (
     Dialogue,
     Job,
     JobItem,
+    LLMCall,
     Membership,
     ModelEndpoint,
     Project,
@@ -122,3 +123,20 @@ def endpoint_get(*, project: Project, pk: int) -> ModelEndpoint:
     if endpoint is None:
         raise Http404(_("No such endpoint."))
     return endpoint
+
+
+def endpoint_usage(*, project: Project) -> dict[int, dict]:
+    """Per endpoint: calls, cached and failed calls, tokens and cost, in one query."""
+    rows = (
+        LLMCall.objects.filter(project=project)
+        .values("endpoint_id")
+        .annotate(
+            calls=Count("id"),
+            cached=Count("id", filter=Q(status=LLMCall.Status.CACHED)),
+            failed=Count("id", filter=Q(status=LLMCall.Status.FAILED)),
+            prompt_tokens=Sum("prompt_tokens"),
+            completion_tokens=Sum("completion_tokens"),
+            cost=Sum("cost"),
+        )
+    )
+    return {row.pop("endpoint_id"): row for row in rows}

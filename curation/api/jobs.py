@@ -53,6 +53,20 @@ class EndpointViewSet(
         )
         return Response(self.get_serializer(endpoint).data)
 
+    @action(detail=True, methods=["get"])
+    def usage(self, request, project_slug: str, pk: str):
+        """Calls, cached and failed calls, tokens and cost recorded for this endpoint."""
+        endpoint = self.get_object()
+        empty = {
+            "calls": 0,
+            "cached": 0,
+            "failed": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost": None,
+        }
+        return Response(selectors.endpoint_usage(project=self.project).get(endpoint.pk, empty))
+
     @action(detail=True, methods=["post"])
     def test(self, request, project_slug: str, pk: str):
         job = llm_services.endpoint_test(endpoint=self.get_object(), actor=request.user)

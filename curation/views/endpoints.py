@@ -24,6 +24,14 @@ def _form_data(request: HttpRequest) -> dict:
     return data
 
 
+def _with_usage(project) -> list:
+    usage = selectors.endpoint_usage(project=project)
+    endpoints = list(selectors.endpoint_list(project=project))
+    for endpoint in endpoints:
+        endpoint.usage = usage.get(endpoint.pk)
+    return endpoints
+
+
 @project_view(Role.ANNOTATOR)
 @require_GET
 def endpoint_list(request: HttpRequest, project) -> HttpResponse:
@@ -32,7 +40,7 @@ def endpoint_list(request: HttpRequest, project) -> HttpResponse:
         "curation/endpoints.html",
         project_context(
             request,
-            endpoints=selectors.endpoint_list(project=project),
+            endpoints=_with_usage(project),
             json_modes=JsonMode.choices,
             errors={},
         ),
@@ -51,7 +59,7 @@ def endpoint_create(request: HttpRequest, project) -> HttpResponse:
     except ValidationError as error:
         context = project_context(
             request,
-            endpoints=selectors.endpoint_list(project=project),
+            endpoints=_with_usage(project),
             json_modes=JsonMode.choices,
             errors=error_messages(error),
             values=request.POST,

@@ -252,3 +252,19 @@ def test_an_api_key_is_refused_where_its_variable_name_belongs(team, fake):
         )
     assert "api_key_env" in error.value.message_dict
     assert not ModelEndpoint.objects.filter(name="x").exists()
+
+
+def test_usage_is_summed_per_endpoint_on_screen_and_api(endpoint, team):
+    llm_services.llm_chat(endpoint=endpoint, messages=MESSAGES, kind="label")
+    llm_services.llm_chat(endpoint=endpoint, messages=MESSAGES, kind="label")
+    call = LLMCall.objects.filter(status="ok").get()
+    page = team.client("annotator").get(f"/p/{team.project.slug}/endpoints/").content.decode()
+    assert "2 calls (1 cached, 0 failed)" in page
+    assert f"{call.prompt_tokens} prompt + {call.completion_tokens} completion tokens" in page
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(team.annotator)
+    usage = api.get(f"/api/projects/{team.project.slug}/endpoints/{endpoint.pk}/usage/").json()
+    assert usage["calls"] == 2 and usage["cached"] == 1
+    assert usage["prompt_tokens"] == call.prompt_tokens
