@@ -76,6 +76,17 @@ def test_english_is_the_default(team):
     assert "annotator-user · Annotator" in content
 
 
+def test_jobs_page_in_chinese(team):
+    url = reverse("curation:job_list", args=[team.project.slug])
+    response = team.client("lead").get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<title>作业</title>" in content
+    assert "<h1>作业</h1>" in content
+    assert "<h1>Jobs</h1>" not in content
+
+
 @pytest.mark.django_db
 def test_login_page_in_chinese(client):
     response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-hans")
