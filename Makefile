@@ -11,7 +11,9 @@ PY := $(VENV)/bin/python
 # One database name per run (pytest-django creates test_<name> and drops it), so that two runs
 # on one machine never share a database.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dialinsight_$(shell date +%s%N | tail -c 9)
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# A Redis database per run too (1-13; 14 is the benchmarks'), so that concurrent runs do not
+# flush each other's queues.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/$(shell shuf -i 1-13 -n 1)
 
 .PHONY: start test venv lint
 
