@@ -9,9 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from curation import selectors
-from curation.models import Role
+from curation.models import Job, Role
 from curation.services import jobs as job_services
 from curation.views.common import is_htmx, project_context, project_view
 
@@ -44,11 +45,12 @@ def _job_context(request: HttpRequest, job) -> dict:
 
 @project_view(Role.ANNOTATOR)
 @require_GET
+@vary_on_headers("HX-Request")  # the page and its polled part share a URL: never mix them up
 def job_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
     job = selectors.job_get(project=project, pk=pk)
     context = _job_context(request, job)
     if is_htmx(request):
-        status = STOP_POLLING if job.finished else 200
+        status = 200 if job.status in Job.ACTIVE else STOP_POLLING
         return render(request, "curation/job_detail.html#progress", context, status=status)
     return render(request, "curation/job_detail.html", context)
 
