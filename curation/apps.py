@@ -10,4 +10,4 @@ class CurationConfig(AppConfig):
 
     def ready(self) -> None:
         # Job kinds register themselves when their service module loads.
-        from curation.services import llm  # noqa: F401
+        from curation.services import imports, llm  # noqa: F401

@@ -31,6 +31,9 @@ class JobKind:
     handle: Callable[[JobItem], dict[str, Any]]
     # Called once, by whichever worker finishes the last item.
     on_finished: Callable[[Any], None] | None = None
+    # Makes the items' payloads in a worker when the job starts, for jobs whose items are only
+    # known after reading their input (an uploaded file); ItemFailed fails the whole job.
+    prepare: Callable[[Any], list[dict[str, Any]]] | None = None
 
 
 _REGISTRY: dict[str, JobKind] = {}

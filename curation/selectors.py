@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Upper
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,7 +75,29 @@ def audit_event_list(*, project: Project, action: str = "") -> QuerySet[AuditEve
 
 
 def dialogue_list(*, project: Project) -> QuerySet[Dialogue]:
-    return Dialogue.objects.filter(project=project).select_related("scene", "source")
+    return Dialogue.objects.filter(project=project).select_related(
+        "scene", "source", "service_role"
+    )
+
+
+def dialogue_search(
+    *, project: Project, scene: str = "", source: str = "", role: str = "", text: str = ""
+) -> QuerySet[Dialogue]:
+    """Dialogues by taxonomy keys and text, newest first. Each filter has an index (the text
+    a trigram index on upper(search_text) on PostgreSQL), so pages stay fast at a million rows;
+    callers page by id (keyset), never with COUNT(*)."""
+    dialogues = dialogue_list(project=project).defer("search_text", "metadata")
+    if scene:
+        dialogues = dialogues.filter(scene__key=scene)
+    if source:
+        dialogues = dialogues.filter(source__key=source)
+    if role:
+        dialogues = dialogues.filter(service_role__key=role)
+    if text:
+        dialogues = dialogues.alias(upper_text=Upper("search_text")).filter(
+            upper_text__contains=text.upper()
+        )
+    return dialogues.order_by("-id")
 
 
 def job_list(*, project: Project) -> QuerySet[Job]:

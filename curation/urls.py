@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation.views import endpoints, jobs
+from curation.views import dialogues, endpoints, jobs
 from curation.views import projects as views
 
 app_name = "curation"
@@ -29,8 +29,9 @@ urlpatterns = [
         name="taxonomy_term_delete",
     ),
     path("<slug:slug>/audit/", views.audit_log, name="audit_log"),
-    path("<slug:slug>/dialogues/", views.dialogue_list, name="dialogue_list"),
-    path("<slug:slug>/dialogues/<int:pk>/", views.dialogue_detail, name="dialogue_detail"),
+    path("<slug:slug>/dialogues/", dialogues.dialogue_list, name="dialogue_list"),
+    path("<slug:slug>/dialogues/import/", dialogues.dialogue_import, name="dialogue_import"),
+    path("<slug:slug>/dialogues/<int:pk>/", dialogues.dialogue_detail, name="dialogue_detail"),
     path("<slug:slug>/jobs/", jobs.job_list, name="job_list"),
     path("<slug:slug>/jobs/<int:pk>/", jobs.job_detail, name="job_detail"),
     path("<slug:slug>/jobs/<int:pk>/action/", jobs.job_action, name="job_action"),

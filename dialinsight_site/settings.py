@@ -201,7 +201,13 @@ STORAGES = {
 # Uploaded files are parsed and discarded; nothing under MEDIA is ever served by this origin.
 MEDIA_ROOT = BASE_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+# Larger uploads go to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+
+# Dialogue imports: the largest file accepted, and where uploads wait (never served, deleted when
+# their import ends). Workers that import must see this directory.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 256 * 1024 * 1024)
+IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR", str(BASE_DIR / "var" / "imports")))
 
 # --- Redis, cache and Celery -------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")

@@ -7,16 +7,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from curation import selectors
+from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import EndpointSerializer, JobItemSerializer, JobSerializer
 from curation.models import Job, JobItem, ModelEndpoint, Role
 from curation.services import jobs as job_services
 from curation.services import llm as llm_services
-
-
-def _payload(request) -> dict:
-    data = request.data
-    return data.dict() if hasattr(data, "dict") else dict(data)
 
 
 class EndpointViewSet(
@@ -36,18 +32,13 @@ class EndpointViewSet(
 
     def create(self, request, project_slug: str):
         endpoint = llm_services.endpoint_create(
-            project=self.project, data=_payload(request), actor=request.user
+            project=self.project, data=payload(request), actor=request.user
         )
         return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, project_slug: str, pk: str):
-        data = _payload(request)
-        revision = data.pop("revision", None)
-        if not isinstance(revision, int):
-            return Response(
-                {"revision": ["Send the revision you read; it guards against overwriting."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        data = payload(request)
+        revision = pop_revision(data)
         endpoint = llm_services.endpoint_update(
             endpoint=self.get_object(), data=data, revision=revision, actor=request.user
         )

@@ -12,6 +12,7 @@ from curation.models import (
     Role,
     TaskType,
 )
+from curation.services.llm import ENDPOINT_FIELDS
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -85,10 +86,20 @@ class AuditEventSerializer(serializers.ModelSerializer):
 class DialogueSerializer(serializers.ModelSerializer):
     scene = serializers.CharField(source="scene.key", default=None)
     source = serializers.CharField(source="source.key", default=None)
+    service_role = serializers.CharField(source="service_role.key", default=None)
 
     class Meta:
         model = Dialogue
-        fields = ["id", "external_id", "scene", "source", "turns", "metadata", "created_at"]
+        fields = [
+            "id",
+            "external_id",
+            "scene",
+            "source",
+            "service_role",
+            "turns",
+            "redaction_counts",
+            "created_at",
+        ]
 
 
 class EndpointSerializer(serializers.ModelSerializer):
@@ -98,18 +109,7 @@ class EndpointSerializer(serializers.ModelSerializer):
         model = ModelEndpoint
         fields = [
             "id",
-            "name",
-            "base_url",
-            "model",
-            "api_key_env",
-            "temperature",
-            "max_tokens",
-            "max_concurrency",
-            "requests_per_minute",
-            "tokens_per_minute",
-            "json_mode",
-            "price_prompt_per_million",
-            "price_completion_per_million",
+            *ENDPOINT_FIELDS,
             "last_test_ok",
             "last_test_message",
             "last_tested_at",

@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from curation import selectors
+from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import (
     AuditEventSerializer,
     DialogueSerializer,
+    JobSerializer,
     MembershipRoleSerializer,
     MembershipSerializer,
     ProjectSerializer,
@@ -30,6 +35,7 @@ from curation.models import (
 )
 from curation.services import projects as project_services
 from curation.services import taxonomy as taxonomy_services
+from curation.services.imports import import_start
 
 
 class ProjectViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
@@ -75,12 +81,6 @@ class ProjectViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     partial_update = update
 
 
-def _payload(request) -> dict:
-    """The request body as a plain dict, whether it came as JSON or as a form."""
-    data = request.data
-    return data.dict() if hasattr(data, "dict") else dict(data)
-
-
 class MembershipViewSet(
     ProjectScopedMixin,
     mixins.ListModelMixin,
@@ -99,7 +99,7 @@ class MembershipViewSet(
         return selectors.membership_list(project=self.project)
 
     def create(self, request, project_slug: str):
-        data = _payload(request)
+        data = payload(request)
         membership = project_services.membership_add(
             project=self.project,
             username=str(data.get("username", "")),
@@ -140,20 +140,13 @@ class TaxonomyTermViewSet(
 
     def create(self, request, project_slug: str):
         term = taxonomy_services.taxonomy_term_create(
-            project=self.project, model=self.model, data=_payload(request), actor=request.user
+            project=self.project, model=self.model, data=payload(request), actor=request.user
         )
         return Response(self.get_serializer(term).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, project_slug: str, pk: str):
-        data = _payload(request)
-        revision = data.pop("revision", None)
-        if isinstance(revision, str) and revision.isdigit():
-            revision = int(revision)
-        if not isinstance(revision, int):
-            return Response(
-                {"revision": ["Send the revision you read; it guards against overwriting."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        data = payload(request)
+        revision = pop_revision(data)
         term = taxonomy_services.taxonomy_term_update(
             term=self.get_object(), data=data, revision=revision, actor=request.user
         )
@@ -197,14 +190,49 @@ class AuditEventViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
         return selectors.audit_event_list(project=self.project)
 
 
+class DialoguePagination(CursorPagination):
+    """Pages by id, never counting: fast at a million dialogues."""
+
+    ordering = "-id"
+    page_size = 50
+
+
 class DialogueViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Dialogues, redacted; filter with ?scene=, ?source=, ?role= (keys) and ?q= (text).
+    POST a file to `import/` (multipart: file, format, partial) to import dialogues."""
+
     serializer_class = DialogueSerializer
     queryset = Dialogue.objects.none()
-    ordering_fields = ["id", "created_at"]
-    filterset_fields = {"scene__key": ["exact"], "source__key": ["exact"]}
+    pagination_class = DialoguePagination
+    filter_backends: list = []
+    action_roles = {"import_file": Role.LEAD}
 
     def get_queryset(self):
-        return selectors.dialogue_list(project=self.project)
+        params = self.request.query_params
+        return selectors.dialogue_search(
+            project=self.project,
+            scene=params.get("scene", ""),
+            source=params.get("source", ""),
+            role=params.get("role", ""),
+            text=params.get("q", ""),
+        )
 
     def get_object(self):
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return get_object_or_404(
+            selectors.dialogue_list(project=self.project), pk=self.kwargs["pk"]
+        )
+
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_file(self, request, project_slug: str):
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"file": ["Send the file as multipart field 'file'."]}, status=400)
+        job = import_start(
+            project=self.project,
+            data=upload.read(),
+            filename=upload.name,
+            fmt=str(request.data.get("format", "")),
+            partial=str(request.data.get("partial", "")).lower() in ("1", "true", "on"),
+            actor=request.user,
+        )
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

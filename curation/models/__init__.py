@@ -1,5 +1,5 @@
 from .audit import AuditEvent
-from .dialogues import Dialogue
+from .dialogues import Dialogue, DialogueStage
 from .jobs import Job, JobItem
 from .llm import JsonMode, LLMCacheEntry, LLMCall, ModelEndpoint
 from .projects import Membership, Project, Role
@@ -9,6 +9,7 @@ __all__ = [
     "AuditEvent",
     "TAXONOMY_MODELS",
     "Dialogue",
+    "DialogueStage",
     "Job",
     "JobItem",
     "JsonMode",

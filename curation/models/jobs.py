@@ -32,6 +32,8 @@ class Job(models.Model):
     done_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     error_summary = models.CharField(_("error summary"), max_length=500, blank=True)
+    # What the job produced, by kind (an import: counts and the report of rejected lines).
+    result = models.JSONField(_("result"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

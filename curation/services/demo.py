@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from curation.demo_data import DEMO_DIALOGUES
+from curation.importing import content_hash
 from curation.llm.safety import check_base_url
 from curation.models import Dialogue, Membership, ModelEndpoint, Project, Role, Scene, SourceType
 from curation.services.taxonomy import taxonomy_seed_project
@@ -63,21 +64,23 @@ def demo_seed(*, password: str, llm_url: str = DEMO_LLM_URL) -> Project:
     )
     scenes = {s.key: s for s in Scene.objects.filter(project=project)}
     sources = {s.key: s for s in SourceType.objects.filter(project=project)}
-    Dialogue.objects.bulk_create(
-        [
+    rows = []
+    for item in DEMO_DIALOGUES:
+        turns = [
+            {"speaker": speaker, "role": role, "text": text}
+            for speaker, role, text in item["turns"]
+        ]
+        rows.append(
             Dialogue(
                 project=project,
                 external_id=item["id"],
                 scene=scenes.get(item["scene"]),
                 source=sources.get(item["source"]),
-                turns=[
-                    {"speaker": speaker, "role": role, "text": text}
-                    for speaker, role, text in item["turns"]
-                ],
+                turns=turns,
                 metadata={"demo": True},
+                search_text="\n".join(turn["text"] for turn in turns),
+                content_hash=content_hash(turns),
             )
-            for item in DEMO_DIALOGUES
-        ],
-        ignore_conflicts=True,
-    )
+        )
+    Dialogue.objects.bulk_create(rows, ignore_conflicts=True)
     return project

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -39,25 +40,34 @@ def _lease() -> timedelta:
 
 
 def job_create(
-    *, project: Project, kind: str, payloads: Iterable[dict[str, Any]], creator, params=None
+    *,
+    project: Project,
+    kind: str,
+    creator,
+    payloads: Iterable[dict[str, Any]] | None = None,
+    params=None,
+    dispatch: bool = True,
 ) -> Job:
-    """Create a job with one item per payload; its items are sent to workers on commit."""
+    """Create a job with one item per payload (or, for a kind that prepares its own items, none
+    yet); it is sent to workers on commit."""
     try:
-        job_kinds.get(kind)
+        job_kind = job_kinds.get(kind)
     except LookupError as error:
         raise ValidationError({"kind": str(error)}) from None
+    if payloads is None and job_kind.prepare is None:
+        raise ValidationError({"payloads": f"Job kind {kind} needs its items."})
     with transaction.atomic():
         job = Job.objects.create(
             project=project, kind=kind, params=params or {}, created_by=creator, total=0
         )
-        items = [JobItem(job=job, seq=n, payload=p) for n, p in enumerate(payloads)]
+        items = [JobItem(job=job, seq=n, payload=p) for n, p in enumerate(payloads or [])]
         JobItem.objects.bulk_create(items, batch_size=1000)
         Job.objects.filter(pk=job.pk).update(total=len(items))
         job.total = len(items)
-        if not items:
+        if not items and job_kind.prepare is None:
             Job.objects.filter(pk=job.pk).update(status=S.DONE, finished_at=timezone.now())
             job.status = S.DONE
-        else:
+        elif dispatch:
             from curation.tasks import job_start, send
 
             job_id = job.pk
@@ -67,16 +77,48 @@ def job_create(
     return job
 
 
-def job_start(*, job_id: int) -> int:
-    """Mark the job running and send every pending item to its queue. Returns items sent."""
+def job_start(*, job_id: int, enqueue: bool = True) -> int:
+    """Mark the job running (preparing its items first if its kind does) and send every
+    pending item to its queue. Returns the number of items sent."""
     now = timezone.now()
-    Job.objects.filter(pk=job_id, status=S.QUEUED).update(
+    if not Job.objects.filter(pk=job_id, status=S.QUEUED).update(
         status=S.RUNNING, started_at=now, progressed_at=now
-    )
+    ):
+        return 0
     job = Job.objects.get(pk=job_id)
-    if job.status != S.RUNNING:
+    kind = job_kinds.get(job.kind)
+    if kind.prepare is not None and not JobItem.objects.filter(job=job).exists():
+        try:
+            payloads = kind.prepare(job)
+        except job_kinds.ItemFailed as failure:
+            Job.objects.filter(pk=job_id).update(
+                status=S.FAILED, error_summary=str(failure)[:500], finished_at=timezone.now()
+            )
+            if kind.on_finished:
+                kind.on_finished(Job.objects.get(pk=job_id))
+            return 0
+        JobItem.objects.bulk_create(
+            [JobItem(job=job, seq=n, payload=p) for n, p in enumerate(payloads)], batch_size=1000
+        )
+        Job.objects.filter(pk=job_id).update(total=len(payloads))
+        if not payloads:
+            _finish_if_complete(job_id)
+            return 0
+    if not enqueue:
         return 0
     return _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
+
+
+def job_run_here(*, job_id: int) -> Job:
+    """Run a job created with dispatch=False in this process, item by item (management
+    commands use this: they print the outcome when it is done)."""
+    job_start(job_id=job_id, enqueue=False)
+    worker = f"local|{os.getpid()}"
+    for item_id in JobItem.objects.filter(job_id=job_id, status=I.PENDING).values_list(
+        "pk", flat=True
+    ):
+        job_item_execute(item_id=item_id, worker=worker)
+    return Job.objects.get(pk=job_id)
 
 
 def _enqueue(job: Job, items) -> int:
@@ -175,25 +217,32 @@ def _settle(item: JobItem, worker: str, *, result=None, error: str = "") -> bool
 
 
 def _finish_if_complete(job_id: int) -> None:
+    """Close a job whose items are all settled, once: the conditional update on finished_at
+    picks one caller, which runs the kind's on_finished (an import publishes its dialogues)
+    before the status says done, so nobody sees "done" before the work is."""
+    now = timezone.now()
     complete = (
         Job.objects.filter(pk=job_id, status=S.RUNNING)
         .alias(settled=F("done_count") + F("failed_count"))
         .filter(settled__gte=F("total"))
     )
-    job = complete.first()
-    if job is None:
+    if not complete.filter(finished_at__isnull=True).update(finished_at=now):
         return
-    status = S.FAILED if job.failed_count == job.total else S.DONE
-    summary = ""
-    if job.failed_count:
+    job = Job.objects.get(pk=job_id)
+    kind = job_kinds.get(job.kind)
+    if kind.on_finished:
+        kind.on_finished(job)
+        job.refresh_from_db()
+    status = S.FAILED if job.total and job.failed_count == job.total else S.DONE
+    summary = job.error_summary
+    if job.failed_count and not summary:
         summary = _("%(n)d of %(total)d items failed.") % {
             "n": job.failed_count,
             "total": job.total,
         }
-    if complete.update(status=status, finished_at=timezone.now(), error_summary=summary):
-        kind = job_kinds.get(job.kind)
-        if kind.on_finished:
-            kind.on_finished(Job.objects.get(pk=job_id))
+    if job.status != S.RUNNING:  # on_finished decided (an import that stored nothing)
+        status = job.status
+    Job.objects.filter(pk=job_id, status=S.RUNNING).update(status=status, error_summary=summary)
 
 
 def job_item_execute(*, item_id: int, worker: str) -> bool:

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from curation import selectors
 from curation.exceptions import ConflictError
@@ -224,6 +225,7 @@ def taxonomy_term(request: HttpRequest, project, kind: str, pk: int) -> HttpResp
 
 @project_view(Role.LEAD)
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def taxonomy_term_edit(request: HttpRequest, project, kind: str, pk: int) -> HttpResponse:
     model = _taxonomy_model(kind)
     term = get_object_or_404(model, pk=pk, project=project)
@@ -307,23 +309,4 @@ def audit_log(request: HttpRequest, project) -> HttpResponse:
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(
         request, "curation/audit_log.html", project_context(request, page=page, action=action)
-    )
-
-
-# --- dialogues -----------------------------------------------------------------------------------
-
-
-@project_view(Role.ANNOTATOR)
-@require_GET
-def dialogue_list(request: HttpRequest, project) -> HttpResponse:
-    page = Paginator(selectors.dialogue_list(project=project), 50).get_page(request.GET.get("page"))
-    return render(request, "curation/dialogue_list.html", project_context(request, page=page))
-
-
-@project_view(Role.ANNOTATOR)
-@require_GET
-def dialogue_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
-    dialogue = get_object_or_404(selectors.dialogue_list(project=project), pk=pk)
-    return render(
-        request, "curation/dialogue_detail.html", project_context(request, dialogue=dialogue)
     )
