@@ -362,6 +362,14 @@ def job_items_recover(*, live_workers: dict[str, set[int]], stall_seconds: float
         to_send.setdefault(job_id, set()).update(pending.values_list("pk", flat=True))
         # Counts as progress, so that a slow job is not re-sent on every round.
         Job.objects.filter(pk=job_id).update(progressed_at=now)
+    # A job whose closing step (on_finished) died with its worker: close it again.
+    unclosed = Job.objects.filter(status=S.RUNNING, finished_at__lt=cutoff)
+    for job_id in unclosed.values_list("pk", flat=True):
+        if Job.objects.filter(pk=job_id, status=S.RUNNING, finished_at__lt=cutoff).update(
+            finished_at=None
+        ):
+            logger.warning("closing job %s again", job_id)
+            _finish_if_complete(job_id)
     sent = 0
     for job_id, ids in to_send.items():
         if not ids:

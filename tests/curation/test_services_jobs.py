@@ -136,3 +136,19 @@ def test_unknown_kind_is_refused_by_name(team):
     with pytest.raises(ValidationError) as error:
         jobs.job_create(project=team.project, kind="nope", payloads=[{}], creator=team.lead)
     assert "nope" in str(error.value)
+
+
+def test_a_job_whose_closing_step_died_is_closed_again(team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = make_job(team, [{"n": 0}])
+    run_all(job)
+    # As if the worker died inside on_finished: every item settled, the job never closed.
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING, finished_at=timezone.now() - timedelta(minutes=10)
+    )
+    jobs.job_items_recover(live_workers={}, stall_seconds=60)
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.done_count == 1
