@@ -87,6 +87,17 @@ def test_jobs_page_in_chinese(team):
     assert "<h1>Jobs</h1>" not in content
 
 
+def test_dialogues_page_in_chinese(team):
+    url = reverse("curation:dialogue_list", args=[team.project.slug])
+    response = team.client("lead").get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<h1>对话</h1>" in content
+    assert "<h2>导入对话</h2>" in content
+    assert "Import dialogues" not in content
+
+
 @pytest.mark.django_db
 def test_login_page_in_chinese(client):
     response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-hans")
