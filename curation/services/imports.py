@@ -179,8 +179,8 @@ def _import_chunk(item: JobItem) -> dict[str, Any]:
         try:
             raw = importing.parse_record(fmt, record["parts"], chunk["header"], record["key"])
             clean = importing.clean_record(raw)
-            scene_id = _term(scenes, clean.scene, "scene")
-            source_id = _term(sources, clean.source, "source")
+            scene_id = _term(scenes, clean.scene, _("scene"))
+            source_id = _term(sources, clean.source, _("source type"))
         except ValueError as problem:
             problems.append({"line": line, "reason": str(problem)})
             continue
@@ -270,8 +270,8 @@ def _finish(job: Job) -> None:
     if problems and not partial and job.total:
         status = Job.Status.FAILED  # the engine keeps this: the import stored nothing
         summary = _(
-            "%(n)d problem(s) in the file: nothing was stored. Fix them, or import with "
-            "“only valid dialogues”."
+            "%(n)d problem(s) in the file: nothing was stored. Fix them, or import again with "
+            "“Store the valid dialogues even if others are rejected”."
         ) % {"n": len(problems)}
     elif problems:
         summary = _("%(n)d dialogue(s) rejected; the valid ones were stored.") % {
