@@ -40,6 +40,10 @@ class Dialogue(models.Model):
             models.Index(fields=["project", "content_hash"], name="dialogue_hash"),
             models.Index(fields=["project", "scene", "-id"], name="dialogue_scene"),
             models.Index(fields=["project", "source", "-id"], name="dialogue_source"),
+            # Scene and source together: without it, a rare pair scans a whole scene.
+            models.Index(
+                fields=["project", "scene", "source", "-id"], name="dialogue_scene_source"
+            ),
             models.Index(fields=["project", "service_role", "-id"], name="dialogue_role"),
         ]
         verbose_name = _("dialogue")
