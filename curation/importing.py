@@ -232,7 +232,7 @@ def parse_record(fmt: str, parts: list[str], header: list[str] | None = None, ke
     CSV, the dialogue assembled from its rows. Raises ValueError with a reason."""
     if fmt in ("jsonl", "json"):
         try:
-            return json.loads(parts[0])
+            return json.loads(parts[0].rstrip("\r\n"))
         except json.JSONDecodeError as error:
             raise ValueError(f"Invalid JSON: {error.msg} at column {error.colno}.") from None
     if header is None:

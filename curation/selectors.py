@@ -126,7 +126,10 @@ class JobProgress:
 def job_progress(*, job: Job, now: datetime | None = None) -> JobProgress:
     """Share done, items per second since the start, and the time left at that rate."""
     settled = job.done_count + job.failed_count
-    percent = int(100 * settled / job.total) if job.total else 100
+    if job.total:
+        percent = int(100 * settled / job.total)
+    else:  # still preparing its items (or had none)
+        percent = 100 if job.finished else 0
     rate = eta = None
     if job.started_at and settled:
         end = job.finished_at or now or timezone.now()

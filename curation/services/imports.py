@@ -220,9 +220,9 @@ def _term(lookup: dict[str, Any], value: str | None, what: str):
         return None
     found = lookup.get(value.strip().casefold())
     if found is None:
+        # The value itself is not repeated: reports are stored, and it was not redacted.
         raise ValueError(
-            _("Unknown %(what)s “%(value)s”: use a key or name from the project's taxonomy.")
-            % {"what": what, "value": value}
+            _("Unknown %(what)s: use a key or name from the project's taxonomy.") % {"what": what}
         )
     return found
 
@@ -246,7 +246,7 @@ def _finish(job: Job) -> None:
     problems.sort(key=lambda p: p["line"])
     partial = job.params.get("partial", False)
     imported = duplicates = 0
-    if job.status == Job.Status.FAILED and not job.total:
+    if job.error_summary and not job.total:
         pass  # refused before any dialogue was read: the error summary says why
     elif problems and not partial:
         DialogueStage.objects.filter(job=job).delete()
@@ -267,7 +267,7 @@ def _finish(job: Job) -> None:
     )
     summary = job.error_summary
     status = job.status
-    if problems and not partial and job.total:
+    if problems and not imported:
         status = Job.Status.FAILED  # the engine keeps this: the import stored nothing
         summary = _(
             "%(n)d problem(s) in the file: nothing was stored. Fix them, or import again with "
@@ -277,6 +277,8 @@ def _finish(job: Job) -> None:
         summary = _("%(n)d dialogue(s) rejected; the valid ones were stored.") % {
             "n": len(problems)
         }
+    elif not job.total:
+        status = Job.Status.FAILED  # refused as a whole (encoding, empty): summary says why
     Job.objects.filter(pk=job.pk).update(result=outcome, status=status, error_summary=summary)
 
 

@@ -91,11 +91,14 @@ def job_start(*, job_id: int, enqueue: bool = True) -> int:
         try:
             payloads = kind.prepare(job)
         except job_kinds.ItemFailed as failure:
+            # Closed like any job: on_finished first, then the status, so that "failed" is
+            # never shown before the job's result is written.
             Job.objects.filter(pk=job_id).update(
-                status=S.FAILED, error_summary=str(failure)[:500], finished_at=timezone.now()
+                error_summary=str(failure)[:500], finished_at=timezone.now()
             )
             if kind.on_finished:
                 kind.on_finished(Job.objects.get(pk=job_id))
+            Job.objects.filter(pk=job_id).update(status=S.FAILED)
             return 0
         JobItem.objects.bulk_create(
             [JobItem(job=job, seq=n, payload=p) for n, p in enumerate(payloads)], batch_size=1000

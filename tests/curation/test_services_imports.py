@@ -89,7 +89,8 @@ def test_partial_stores_the_valid_dialogues(team):
     job = run(team, jsonl(dialogue(1), dialogue(2, scene="castle")), partial=True)
     assert job.status == Job.Status.DONE
     assert job.result["imported"] == 1 and job.result["rejected"] == 1
-    assert "Unknown scene “castle”" in job.result["problems"][0]["reason"]
+    assert job.result["problems"][0]["reason"].startswith("Unknown scene: use a key or name")
+    assert "castle" not in json.dumps(job.result)
     assert list(Dialogue.objects.values_list("external_id", flat=True)) == ["d-1"]
 
 
@@ -199,3 +200,16 @@ def test_the_import_screen_starts_a_job(team, settings, tmp_path):
     empty = client.post(url, {"file": SimpleUploadedFile("e.jsonl", b"")})
     assert empty.status_code == 400 and "The file is empty." in empty.content.decode()
     assert team.client("annotator").post(url, {"file": upload}).status_code == 403
+
+
+def test_a_csv_without_its_columns_is_refused_with_the_reason(team):
+    job = run(team, b"id,who,what\n1,a,b\n", filename="turns.csv")
+    assert job.status == Job.Status.FAILED
+    assert job.result["problems"][0]["line"] == 1
+    assert "lacks the column(s): dialogue_id, speaker, text" in job.result["problems"][0]["reason"]
+    assert "nothing was stored" in job.error_summary
+
+
+def test_invalid_json_points_at_the_column(team):
+    job = run(team, jsonl(dialogue(1)) + b'\n{"id": "d-2", "turns": [}')
+    assert job.result["problems"][0]["reason"].endswith("at column 25.")
