@@ -19,4 +19,5 @@ urlpatterns = [
     path("api/", include("curation.api.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("p/", include("curation.urls")),
+    path("p/", include("evolution.urls")),
 ]

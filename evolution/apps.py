@@ -7,3 +7,6 @@ class EvolutionConfig(AppConfig):
 
     name = "evolution"
     verbose_name = _("Evolution")
+
+    def ready(self) -> None:
+        from evolution.services import seeds  # noqa: F401 - registers its job kind

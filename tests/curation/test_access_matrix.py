@@ -35,6 +35,10 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "curation:endpoint_create": {"POST": P},
     "curation:endpoint_edit": {"GET": P, "POST": P},
     "curation:endpoint_test": {"POST": L},
+    "evolution:instruction_queue": {"GET": A},
+    "evolution:instruction_act": {"POST": A},
+    "evolution:instructions_bulk": {"POST": A},
+    "evolution:seeds_start": {"POST": L},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},

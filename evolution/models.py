@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from curation.models import Job, ModelEndpoint, Project, Scene, ServiceRole, TaskType
+
+
+class Instruction(models.Model):
+    """A task instruction of stage 1, with its lineage: seeds have no parent; an evolved one has
+    its parent, the operator and the generation; a person's rewrite is a new revision."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("to curate")
+        KEPT = "kept", _("kept")
+        DROPPED = "dropped", _("dropped")
+
+    class Origin(models.TextChoices):
+        SEED = "seed", _("seed")
+        EVOLVED = "evolved", _("evolved")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="instructions")
+    task_type = models.ForeignKey(TaskType, on_delete=models.PROTECT)
+    scene = models.ForeignKey(Scene, on_delete=models.PROTECT, null=True, blank=True)
+    service_role = models.ForeignKey(ServiceRole, on_delete=models.PROTECT, null=True, blank=True)
+    text = models.TextField(_("instruction"))
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.DRAFT)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SEED)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    generation = models.PositiveSmallIntegerField(default=0)
+    operator = models.CharField(max_length=40, blank=True)
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.SET_NULL, null=True, blank=True)
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The exact messages sent to the model that wrote it.
+    prompt_sent = models.JSONField(default=list, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["project", "state", "id"], name="instruction_queue"),
+            models.Index(fields=["project", "task_type", "state"], name="instruction_task"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class InstructionRevision(models.Model):
+    """The text of an instruction before a person edited it, with who edited and when."""
+
+    instruction = models.ForeignKey(Instruction, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["instruction", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["instruction", "number"], name="revision_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instruction_id} r{self.number}"

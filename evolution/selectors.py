@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from curation.models import Project
+from evolution.models import Instruction
+
+
+def instruction_queue(
+    *, project: Project, state: str = "", task_type: str = "", scene: str = ""
+) -> QuerySet[Instruction]:
+    items = Instruction.objects.filter(project=project).select_related(
+        "task_type", "scene", "service_role"
+    )
+    if state:
+        items = items.filter(state=state)
+    if task_type:
+        items = items.filter(task_type__key=task_type)
+    if scene:
+        items = items.filter(scene__key=scene)
+    return items.order_by("id")
+
+
+def instruction_counts(*, project: Project, task_type: str = "", scene: str = "") -> dict[str, int]:
+    """How many instructions are in each state (under the same filters), in one query."""
+    items = instruction_queue(project=project, task_type=task_type, scene=scene)
+    counts = dict(items.order_by().values_list("state").annotate(n=Count("id")))
+    return {state: counts.get(state, 0) for state in Instruction.State.values}

@@ -1,0 +1,88 @@
+"""Curation of instructions: keep, drop, edit (each edit kept as a revision), in bulk too."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from curation.exceptions import ConflictError
+from curation.models import Project
+from curation.services.audit import audit_record
+from evolution.models import Instruction, InstructionRevision
+
+S = Instruction.State
+MAX_TEXT = 4000
+
+
+@transaction.atomic
+def instruction_review(
+    *,
+    instruction: Instruction,
+    revision: int,
+    actor,
+    state: str | None = None,
+    text: str | None = None,
+) -> Instruction:
+    """Keep or drop an instruction, and/or change its text, refused if it changed meanwhile.
+    A changed text keeps the old one as a revision with its author."""
+    changes: dict = {}
+    if state is not None:
+        if state not in (S.KEPT, S.DROPPED, S.DRAFT):
+            raise ValidationError({"state": _("Keep or drop.")})
+        changes["state"] = state
+    new_text = None
+    if text is not None:
+        new_text = text.strip()
+        if not new_text:
+            raise ValidationError({"text": _("An instruction cannot be empty.")})
+        if len(new_text) > MAX_TEXT:
+            raise ValidationError({"text": _("At most %(n)d characters.") % {"n": MAX_TEXT}})
+        if new_text == instruction.text:
+            new_text = None
+        else:
+            changes["text"] = new_text
+    if not changes:
+        return instruction
+    before = {"state": instruction.state, "text": instruction.text}
+    updated = Instruction.objects.filter(pk=instruction.pk, revision=revision).update(
+        revision=F("revision") + 1, reviewed_by=actor, reviewed_at=timezone.now(), **changes
+    )
+    if not updated:
+        raise ConflictError(_("Someone else changed this instruction since you opened it."))
+    if new_text is not None:
+        InstructionRevision.objects.create(
+            instruction=instruction, number=revision, text=before["text"], author=actor
+        )
+    instruction.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="instruction.review",
+        target=instruction,
+        project=instruction.project,
+        before=before,
+        after={"state": instruction.state, "text": instruction.text},
+    )
+    return instruction
+
+
+@transaction.atomic
+def instructions_bulk_review(*, project: Project, ids: list[int], state: str, actor) -> int:
+    """Keep or drop many instructions still to curate at once; returns how many changed."""
+    if state not in (S.KEPT, S.DROPPED):
+        raise ValidationError({"state": _("Keep or drop.")})
+    chosen = Instruction.objects.filter(project=project, pk__in=ids, state=S.DRAFT)
+    changed = chosen.update(
+        state=state, revision=F("revision") + 1, reviewed_by=actor, reviewed_at=timezone.now()
+    )
+    if changed:
+        audit_record(
+            actor=actor,
+            action="instruction.bulk_review",
+            target=project,
+            project=project,
+            after={"state": state, "count": changed, "ids": sorted(ids)[:200]},
+        )
+    return changed

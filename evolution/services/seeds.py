@@ -1,0 +1,177 @@
+"""Seed instructions (stage 1, step 1): an LLM drafts them per task type, scene and role,
+self-instruct style, from a real redacted dialogue of the project; near-duplicates are dropped."""
+
+from __future__ import annotations
+
+import random
+from itertools import product
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from curation import job_kinds
+from curation.llm.client import UNTRUSTED_NOTE, LLMError, untrusted
+from curation.models import (
+    Dialogue,
+    Job,
+    JobItem,
+    ModelEndpoint,
+    Project,
+    Scene,
+    ServiceRole,
+    TaskType,
+)
+from curation.services.jobs import job_create
+from curation.services.llm import endpoint_for_work, llm_chat
+from evolution import prompts, similarity
+from evolution.models import Instruction
+
+KIND = "instructions.seed"
+EXCERPT_CHARS = 800
+MAX_PER_COMBINATION = 20
+
+
+def _ids(model, project: Project, ids: list, field: str) -> list[int]:
+    wanted = {int(i) for i in ids if str(i).isdigit()}
+    found = set(model.objects.filter(project=project, pk__in=wanted).values_list("pk", flat=True))
+    if not wanted or found != wanted:
+        raise ValidationError({field: _("Choose one or more of the project's own.")})
+    return sorted(found)
+
+
+def seeds_generate(
+    *,
+    project: Project,
+    task_types: list,
+    scenes: list,
+    roles: list,
+    per_combination: int,
+    endpoint: ModelEndpoint,
+    actor,
+    dispatch: bool = True,
+) -> Job:
+    """A job with one item per task type x scene x role combination."""
+    if endpoint.project_id != project.pk:
+        raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
+    if not 1 <= int(per_combination) <= MAX_PER_COMBINATION:
+        raise ValidationError(
+            {
+                "per_combination": _("Ask for 1 to %(n)d per combination.")
+                % {"n": MAX_PER_COMBINATION}
+            }
+        )
+    combos = product(
+        _ids(TaskType, project, task_types, "task_types"),
+        _ids(Scene, project, scenes, "scenes"),
+        _ids(ServiceRole, project, roles, "roles"),
+    )
+    payloads = [
+        {"task_type": t, "scene": s, "role": r, "n": int(per_combination)} for t, s, r in combos
+    ]
+    return job_create(
+        project=project,
+        kind=KIND,
+        creator=actor,
+        payloads=payloads,
+        params={"endpoint": endpoint.pk, "per_combination": int(per_combination)},
+        dispatch=dispatch,
+    )
+
+
+def _excerpt(project_id: int, scene_id: int, seed: int) -> Dialogue | None:
+    dialogues = Dialogue.objects.filter(project_id=project_id)
+    in_scene = dialogues.filter(scene_id=scene_id)
+    pool = in_scene if in_scene.exists() else dialogues
+    ids = list(pool.order_by("id").values_list("pk", flat=True)[:500])
+    if not ids:
+        return None
+    return Dialogue.objects.get(pk=random.Random(seed).choice(ids))
+
+
+def _render(dialogue: Dialogue | None) -> str:
+    if dialogue is None:
+        return "(no dialogue in the project yet)"
+    lines = [f"{t['speaker']}（{t['role']}）：{t['text']}" for t in dialogue.turns]
+    return "\n".join(lines)[:EXCERPT_CHARS]
+
+
+def _handle(item: JobItem) -> dict[str, Any]:
+    job = item.job
+    endpoint = endpoint_for_work(job.params.get("endpoint"))
+    if endpoint is None:
+        raise job_kinds.ItemFailed(_("The endpoint was deleted."))
+    task = TaskType.objects.get(pk=item.payload["task_type"])
+    scene = Scene.objects.get(pk=item.payload["scene"])
+    role = ServiceRole.objects.get(pk=item.payload["role"])
+    dialogue = _excerpt(job.project_id, scene.pk, seed=item.pk)
+    text = _render(dialogue)
+    chinese = any("\u4e00" <= ch <= "\u9fff" for ch in text) or dialogue is None
+    language = "zh" if chinese else "en"
+    prompt = prompts.SEED[language].format(
+        n=item.payload["n"],
+        task=task.name_zh if chinese else task.name_en,
+        requirements="；".join(task.requirements_zh if chinese else task.requirements_en),
+        scene=scene.name_zh if chinese else scene.name_en,
+        role=role.name_zh if chinese else role.name_en,
+        dialogue=untrusted(text),
+    )
+    messages = [
+        {"role": "system", "content": UNTRUSTED_NOTE},
+        {"role": "user", "content": prompt},
+    ]
+    try:
+        result = llm_chat(
+            endpoint=endpoint,
+            messages=messages,
+            kind="seed_instructions",
+            schema=prompts.SEED_SCHEMA,
+            job_item=item,
+        )
+    except LLMError as error:
+        raise job_kinds.ItemFailed(str(error)) from None
+    existing = list(
+        Instruction.objects.filter(project_id=job.project_id, task_type=task).values_list(
+            "text", flat=True
+        )
+    )
+    created, near = [], 0
+    for candidate in result.data["instructions"]:
+        candidate = candidate.strip()
+        if similarity.near_duplicate(candidate, existing):
+            near += 1
+            continue
+        existing.append(candidate)
+        created.append(
+            Instruction(
+                project_id=job.project_id,
+                task_type=task,
+                scene=scene,
+                service_role=role,
+                text=candidate,
+                endpoint=endpoint,
+                job=job,
+                prompt_sent=messages,
+            )
+        )
+    Instruction.objects.bulk_create(created)
+    return {"created": len(created), "near_duplicates": near}
+
+
+def _finish(job: Job) -> None:
+    created = near = 0
+    for result in JobItem.objects.filter(job=job, status=JobItem.Status.DONE).values_list(
+        "result", flat=True
+    ):
+        created += result.get("created", 0)
+        near += result.get("near_duplicates", 0)
+    Job.objects.filter(pk=job.pk).update(
+        result={
+            "created": created,
+            "near_duplicates": near,
+            "similarity": f"ROUGE-L > {similarity.THRESHOLD}",
+        }
+    )
+
+
+job_kinds.register(job_kinds.JobKind(KIND, job_kinds.Queue.LLM, _handle, on_finished=_finish))

@@ -1,0 +1,144 @@
+"""Stage 1 screens: the instruction queue (keep / drop / edit, bulk, keyboard) and seeding."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from curation.exceptions import ConflictError
+from curation.models import ModelEndpoint, Role, Scene, ServiceRole, TaskType
+from curation.views.common import (
+    error_messages,
+    int_or_invalid,
+    is_htmx,
+    project_context,
+    project_view,
+)
+from evolution import selectors
+from evolution.models import Instruction
+from evolution.services.instructions import instruction_review, instructions_bulk_review
+from evolution.services.seeds import seeds_generate
+
+PAGE = 50
+FILTERS = ("state", "task_type", "scene")
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    values = {name: request.GET.get(name, request.POST.get(name, "")).strip() for name in FILTERS}
+    if "state" not in request.GET and "state" not in request.POST:
+        values["state"] = Instruction.State.DRAFT
+    return values
+
+
+def _queue_url(project, filters: dict[str, str]) -> str:
+    return reverse("evolution:instruction_queue", args=[project.slug]) + "?" + urlencode(filters)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+@vary_on_headers("HX-Request")
+def instruction_queue(request: HttpRequest, project) -> HttpResponse:
+    filters = _filters(request)
+    items = selectors.instruction_queue(project=project, **filters)
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        items = items.filter(id__gt=int(after))
+    rows = list(items[: PAGE + 1])
+    context = project_context(
+        request,
+        items=rows[:PAGE],
+        next_after=rows[PAGE - 1].pk if len(rows) > PAGE else None,
+        filters=filters,
+        query=urlencode(filters),
+        counts=selectors.instruction_counts(
+            project=project, task_type=filters["task_type"], scene=filters["scene"]
+        ),
+        states=Instruction.State.choices,
+        task_types=TaskType.objects.filter(project=project, active=True),
+        scenes=Scene.objects.filter(project=project, active=True),
+        roles=ServiceRole.objects.filter(project=project, active=True),
+        endpoints=ModelEndpoint.objects.filter(project=project),
+        errors={},
+    )
+    return render(request, "evolution/instruction_queue.html", context)
+
+
+@project_view(Role.ANNOTATOR)
+@require_POST
+def instruction_act(request: HttpRequest, project, pk: int) -> HttpResponse:
+    """One form per instruction: named buttons keep, drop or save (an edit)."""
+    instruction = get_object_or_404(Instruction, pk=pk, project=project)
+    state = None
+    if "keep" in request.POST:
+        state = Instruction.State.KEPT
+    elif "drop" in request.POST:
+        state = Instruction.State.DROPPED
+    text = request.POST.get("text")
+    error = ""
+    try:
+        instruction = instruction_review(
+            instruction=instruction,
+            revision=int_or_invalid(request.POST.get("revision")),
+            actor=request.user,
+            state=state,
+            text=text,
+        )
+    except ValidationError as problem:
+        error = " ".join(sum(error_messages(problem).values(), []))
+    except ConflictError as problem:
+        error = str(problem)
+        instruction.refresh_from_db()
+    if is_htmx(request):
+        context = project_context(request, item=instruction, error=error, filters=_filters(request))
+        return render(request, "evolution/instruction_queue.html#item", context)
+    if error:
+        messages.error(request, error)
+    return redirect(_queue_url(project, _filters(request)))
+
+
+@project_view(Role.ANNOTATOR)
+@require_POST
+def instructions_bulk(request: HttpRequest, project) -> HttpResponse:
+    state = Instruction.State.KEPT if "keep" in request.POST else Instruction.State.DROPPED
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    if not ids or not ({"keep", "drop"} & set(request.POST)):
+        messages.error(request, _("Tick instructions, then keep or drop them."))
+    else:
+        changed = instructions_bulk_review(
+            project=project, ids=ids, state=state, actor=request.user
+        )
+        messages.success(request, _("%(n)d instructions changed.") % {"n": changed})
+    return redirect(_queue_url(project, _filters(request)))
+
+
+@project_view(Role.LEAD)
+@require_POST
+def seeds_start(request: HttpRequest, project) -> HttpResponse:
+    endpoint = ModelEndpoint.objects.filter(
+        project=project, pk=int_or_invalid(request.POST.get("endpoint"))
+    ).first()
+    try:
+        if endpoint is None:
+            raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
+        job = seeds_generate(
+            project=project,
+            task_types=request.POST.getlist("task_types"),
+            scenes=request.POST.getlist("scenes"),
+            roles=request.POST.getlist("roles"),
+            per_combination=int_or_invalid(request.POST.get("per_combination")),
+            endpoint=endpoint,
+            actor=request.user,
+        )
+    except ValidationError as error:
+        for field, problems in error_messages(error).items():
+            messages.error(request, f"{field}: {' '.join(problems)}")
+        return redirect(_queue_url(project, _filters(request)))
+    return redirect("curation:job_detail", slug=project.slug, pk=job.pk)

@@ -1,0 +1,158 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from curation.exceptions import ConflictError
+from curation.llm.fake_server import FakeLLMServer
+from curation.models import AuditEvent, Job, ModelEndpoint, Scene, ServiceRole, TaskType
+from curation.services.jobs import job_run_here
+from evolution.models import Instruction, InstructionRevision
+from evolution.services.instructions import instruction_review, instructions_bulk_review
+from evolution.services.seeds import seeds_generate
+from tests.factories import DialogueFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeLLMServer(latency_ms=0) as server:
+        yield server
+
+
+@pytest.fixture
+def endpoint(team, fake):
+    return ModelEndpoint.objects.create(
+        project=team.project, name="fake", base_url=fake.url, model="fake-chat"
+    )
+
+
+def terms(team):
+    project = team.project
+    return (
+        list(
+            TaskType.objects.filter(project=project, key__in=["reasoning", "content-summarization"])
+        ),
+        list(Scene.objects.filter(project=project, key="renting")),
+        list(ServiceRole.objects.filter(project=project, key="rental-cloud-manager")),
+    )
+
+
+def test_seeds_are_drafted_per_combination_from_a_real_dialogue(team, endpoint):
+    DialogueFactory(
+        project=team.project, scene=Scene.objects.get(project=team.project, key="renting")
+    )
+    tasks, scenes, roles = terms(team)
+    job = seeds_generate(
+        project=team.project,
+        task_types=[t.pk for t in tasks],
+        scenes=[s.pk for s in scenes],
+        roles=[r.pk for r in roles],
+        per_combination=3,
+        endpoint=endpoint,
+        actor=team.lead,
+        dispatch=False,
+    )
+    job = job_run_here(job_id=job.pk)
+    assert job.status == Job.Status.DONE, job.error_summary
+    assert job.total == 2  # 2 task types x 1 scene x 1 role
+    seeds = Instruction.objects.filter(project=team.project)
+    assert seeds.count() == job.result["created"] > 0
+    assert job.result["similarity"] == "ROUGE-L > 0.7"
+    seed = seeds.first()
+    assert seed.state == "draft" and seed.origin == "seed" and seed.generation == 0
+    assert seed.endpoint == endpoint and seed.job == job
+    prompt = seed.prompt_sent[-1]["content"]
+    assert "<untrusted_dialogue>" in prompt and seed.task_type.name_zh in prompt
+    assert "租房" in prompt  # the scene, in the dialogue's language
+
+
+def test_a_rerun_drops_near_duplicates_and_counts_them(team, endpoint):
+    tasks, scenes, roles = terms(team)
+    args = dict(
+        project=team.project,
+        task_types=[tasks[0].pk],
+        scenes=[scenes[0].pk],
+        roles=[roles[0].pk],
+        per_combination=3,
+        endpoint=endpoint,
+        actor=team.lead,
+        dispatch=False,
+    )
+    first = job_run_here(job_id=seeds_generate(**args).pk)
+    again = job_run_here(job_id=seeds_generate(**args).pk)  # same prompt: cached answer
+    assert again.result["created"] == 0
+    candidates = first.result["created"] + first.result["near_duplicates"]
+    assert again.result["near_duplicates"] == candidates
+
+
+def test_seed_choices_must_be_the_projects_own(team, endpoint):
+    with pytest.raises(ValidationError) as error:
+        seeds_generate(
+            project=team.project,
+            task_types=[999999],
+            scenes=[],
+            roles=[],
+            per_combination=3,
+            endpoint=endpoint,
+            actor=team.lead,
+        )
+    assert "task_types" in error.value.message_dict
+    tasks, scenes, roles = terms(team)
+    with pytest.raises(ValidationError):
+        seeds_generate(
+            project=team.project,
+            task_types=[tasks[0].pk],
+            scenes=[scenes[0].pk],
+            roles=[roles[0].pk],
+            per_combination=99,
+            endpoint=endpoint,
+            actor=team.lead,
+        )
+
+
+def make(team, text="请总结客户的租房需求。") -> Instruction:
+    return Instruction.objects.create(
+        project=team.project,
+        task_type=TaskType.objects.filter(project=team.project).first(),
+        text=text,
+    )
+
+
+def test_keep_drop_and_edit_with_revisions(team):
+    item = make(team)
+    item = instruction_review(
+        instruction=item,
+        revision=1,
+        actor=team.annotator,
+        text="请总结客户的租房需求和预算。",
+        state="kept",
+    )
+    assert (item.state, item.revision, item.reviewed_by) == ("kept", 2, team.annotator)
+    old = InstructionRevision.objects.get(instruction=item)
+    assert old.text == "请总结客户的租房需求。" and old.author == team.annotator
+    assert AuditEvent.objects.filter(action="instruction.review").count() == 1
+
+
+def test_a_stale_review_is_refused(team):
+    item = make(team)
+    instruction_review(instruction=item, revision=1, actor=team.annotator, state="kept")
+    with pytest.raises(ConflictError):
+        instruction_review(instruction=item, revision=1, actor=team.lead, state="dropped")
+    assert Instruction.objects.get(pk=item.pk).state == "kept"
+
+
+def test_empty_text_is_refused(team):
+    item = make(team)
+    with pytest.raises(ValidationError):
+        instruction_review(instruction=item, revision=1, actor=team.annotator, text="  ")
+    assert Instruction.objects.get(pk=item.pk).text == "请总结客户的租房需求。"
+
+
+def test_bulk_review_touches_only_drafts(team):
+    a, b, c = make(team, "一"), make(team, "二"), make(team, "三")
+    instruction_review(instruction=c, revision=1, actor=team.annotator, state="kept")
+    changed = instructions_bulk_review(
+        project=team.project, ids=[a.pk, b.pk, c.pk], state="dropped", actor=team.annotator
+    )
+    assert changed == 2
+    assert Instruction.objects.get(pk=c.pk).state == "kept"
