@@ -3,7 +3,9 @@ from django.contrib import admin
 from curation.models import (
     AuditEvent,
     Dialogue,
+    Job,
     Membership,
+    ModelEndpoint,
     Project,
     Scene,
     ServiceRole,
@@ -57,3 +59,18 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ModelEndpoint)
+class ModelEndpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "model", "base_url", "project", "max_concurrency", "last_test_ok"]
+    list_filter = ["project"]
+    list_select_related = ["project"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "done_count", "failed_count", "total", "project"]
+    list_filter = ["kind", "status", "project"]
+    list_select_related = ["project"]
+    readonly_fields = ["result", "params"]
