@@ -13,6 +13,10 @@ class Instruction(models.Model):
         DRAFT = "draft", _("to curate")
         KEPT = "kept", _("kept")
         DROPPED = "dropped", _("dropped")
+        EVOLVED = "evolved", _("to screen")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+        ELIMINATED = "eliminated", _("eliminated")
 
     class Origin(models.TextChoices):
         SEED = "seed", _("seed")
@@ -28,7 +32,13 @@ class Instruction(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
     )
+    # The seed at the top of its family tree (itself for a seed), for the lineage view.
+    root = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="descendants"
+    )
     generation = models.PositiveSmallIntegerField(default=0)
+    # Why it was eliminated (automatically) or rejected (by a person).
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
     operator = models.CharField(max_length=40, blank=True)
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.SET_NULL, null=True, blank=True)
     job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -71,3 +81,31 @@ class InstructionRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instruction_id} r{self.number}"
+
+
+class EvolutionOperator(models.Model):
+    """An Evol-Instruct operator of a project: its rewriting prompt, in Chinese and English, is
+    data that leads may edit. `{instruction}` and `{dialogue}` are filled in."""
+
+    class Kind(models.TextChoices):
+        DEPTH = "depth", _("in depth")
+        BREADTH = "breadth", _("in breadth")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="operators")
+    key = models.SlugField(max_length=40)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name_en = models.CharField(max_length=100)
+    name_zh = models.CharField(max_length=100)
+    prompt_zh = models.TextField()
+    prompt_en = models.TextField()
+    active = models.BooleanField(default=True)
+    revision = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="operator_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.name_en

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from curation.models import Project
-from evolution.models import Instruction
+from evolution import prompts
+from evolution.models import EvolutionOperator, Instruction
 
 
 def instruction_queue(
@@ -26,3 +27,18 @@ def instruction_counts(*, project: Project, task_type: str = "", scene: str = ""
     items = instruction_queue(project=project, task_type=task_type, scene=scene)
     counts = dict(items.order_by().values_list("state").annotate(n=Count("id")))
     return {state: counts.get(state, 0) for state in Instruction.State.values}
+
+
+def operator_choices(*, project: Project) -> list[dict[str, str]]:
+    """The project's active operators, or the defaults it will get when it first evolves."""
+    saved = list(
+        EvolutionOperator.objects.filter(project=project, active=True).values(
+            "key", "name_en", "name_zh"
+        )
+    )
+    if saved:
+        return saved
+    return [
+        {"key": key, "name_en": name_en, "name_zh": name_zh}
+        for key, (_kind, name_zh, name_en, _zh, _en) in prompts.OPERATORS.items()
+    ]

@@ -8,5 +8,6 @@ urlpatterns = [
     path("<slug:slug>/instructions/", views.instruction_queue, name="instruction_queue"),
     path("<slug:slug>/instructions/bulk/", views.instructions_bulk, name="instructions_bulk"),
     path("<slug:slug>/instructions/seed/", views.seeds_start, name="seeds_start"),
+    path("<slug:slug>/instructions/evolve/", views.evolution_launch, name="evolution_launch"),
     path("<slug:slug>/instructions/<int:pk>/", views.instruction_act, name="instruction_act"),
 ]

@@ -24,6 +24,7 @@ from curation.views.common import (
 )
 from evolution import selectors
 from evolution.models import Instruction
+from evolution.services.evolve import evolution_start
 from evolution.services.instructions import instruction_review, instructions_bulk_review
 from evolution.services.seeds import seeds_generate
 
@@ -66,6 +67,7 @@ def instruction_queue(request: HttpRequest, project) -> HttpResponse:
         scenes=Scene.objects.filter(project=project, active=True),
         roles=ServiceRole.objects.filter(project=project, active=True),
         endpoints=ModelEndpoint.objects.filter(project=project),
+        operators=selectors.operator_choices(project=project),
         errors={},
     )
     return render(request, "evolution/instruction_queue.html", context)
@@ -141,4 +143,36 @@ def seeds_start(request: HttpRequest, project) -> HttpResponse:
         for field, problems in error_messages(error).items():
             messages.error(request, f"{field}: {' '.join(problems)}")
         return redirect(_queue_url(project, _filters(request)))
+    return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def evolution_launch(request: HttpRequest, project) -> HttpResponse:
+    """Evolve every kept instruction under the queue's filters (task type, scene)."""
+    filters = _filters(request)
+    kept = selectors.instruction_queue(
+        project=project,
+        state=Instruction.State.KEPT,
+        task_type=filters["task_type"],
+        scene=filters["scene"],
+    )
+    endpoint = ModelEndpoint.objects.filter(
+        project=project, pk=int_or_invalid(request.POST.get("endpoint"))
+    ).first()
+    try:
+        if endpoint is None:
+            raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
+        job = evolution_start(
+            project=project,
+            instruction_ids=list(kept.values_list("pk", flat=True)),
+            operator_keys=request.POST.getlist("operators"),
+            rounds=int_or_invalid(request.POST.get("rounds")),
+            endpoint=endpoint,
+            actor=request.user,
+        )
+    except ValidationError as error:
+        for field, problems in error_messages(error).items():
+            messages.error(request, f"{field}: {' '.join(problems)}")
+        return redirect(_queue_url(project, filters))
     return redirect("curation:job_detail", slug=project.slug, pk=job.pk)

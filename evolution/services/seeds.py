@@ -79,7 +79,7 @@ def seeds_generate(
     )
 
 
-def _excerpt(project_id: int, scene_id: int, seed: int) -> Dialogue | None:
+def excerpt_dialogue(project_id: int, scene_id: int, seed: int) -> Dialogue | None:
     dialogues = Dialogue.objects.filter(project_id=project_id)
     in_scene = dialogues.filter(scene_id=scene_id)
     pool = in_scene if in_scene.exists() else dialogues
@@ -89,7 +89,7 @@ def _excerpt(project_id: int, scene_id: int, seed: int) -> Dialogue | None:
     return Dialogue.objects.get(pk=random.Random(seed).choice(ids))
 
 
-def _render(dialogue: Dialogue | None) -> str:
+def render_dialogue(dialogue: Dialogue | None) -> str:
     if dialogue is None:
         return "(no dialogue in the project yet)"
     lines = [f"{t['speaker']}（{t['role']}）：{t['text']}" for t in dialogue.turns]
@@ -104,8 +104,8 @@ def _handle(item: JobItem) -> dict[str, Any]:
     task = TaskType.objects.get(pk=item.payload["task_type"])
     scene = Scene.objects.get(pk=item.payload["scene"])
     role = ServiceRole.objects.get(pk=item.payload["role"])
-    dialogue = _excerpt(job.project_id, scene.pk, seed=item.pk)
-    text = _render(dialogue)
+    dialogue = excerpt_dialogue(job.project_id, scene.pk, seed=item.pk)
+    text = render_dialogue(dialogue)
     chinese = any("\u4e00" <= ch <= "\u9fff" for ch in text) or dialogue is None
     language = "zh" if chinese else "en"
     prompt = prompts.SEED[language].format(

@@ -39,6 +39,7 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "evolution:instruction_act": {"POST": A},
     "evolution:instructions_bulk": {"POST": A},
     "evolution:seeds_start": {"POST": L},
+    "evolution:evolution_launch": {"POST": L},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},

@@ -156,3 +156,84 @@ def test_bulk_review_touches_only_drafts(team):
     )
     assert changed == 2
     assert Instruction.objects.get(pk=c.pk).state == "kept"
+
+
+def test_evolution_rounds_keep_lineage_and_the_prompt(team, endpoint):
+    from evolution.services.evolve import evolution_start
+
+    seed = make(team, "请总结这段对话中客户的购房需求，包括预算和区域。")
+    instruction_review(instruction=seed, revision=1, actor=team.annotator, state="kept")
+    job = evolution_start(
+        project=team.project,
+        instruction_ids=[seed.pk],
+        operator_keys=["add-constraints"],
+        rounds=2,
+        endpoint=endpoint,
+        actor=team.lead,
+        dispatch=False,
+    )
+    job = job_run_here(job_id=job.pk)
+    assert job.status == Job.Status.DONE, job.error_summary
+    children = list(Instruction.objects.filter(job=job).order_by("generation"))
+    assert [c.generation for c in children] == [1, 2]
+    first, second = children
+    assert first.parent == seed and second.parent == first
+    assert first.root == seed and second.root == seed
+    assert first.operator == "add-constraints" and first.endpoint == endpoint
+    assert first.state == "evolved" and first.text.startswith(seed.text)
+    assert seed.text in first.prompt_sent[-1]["content"]
+    assert job.result == {"evolved": 2, "eliminated": 0}
+    assert Instruction.objects.get(pk=seed.pk).state == "kept"  # nothing overwritten
+
+
+def test_an_eliminated_child_is_kept_with_its_reason_and_ends_its_branch(team, endpoint):
+    from evolution.models import EvolutionOperator
+    from evolution.services.evolve import evolution_start, operators_ensure
+
+    operators_ensure(project=team.project)
+    # An operator prompt (editable data) that leads the test server to answer with a refusal.
+    EvolutionOperator.objects.filter(project=team.project, key="deepen").update(
+        prompt_zh="抱歉。{instruction}", prompt_en="Sorry. {instruction}"
+    )
+    seed = make(team, "请总结这段对话中客户的购房需求，包括预算和区域。")
+    instruction_review(instruction=seed, revision=1, actor=team.annotator, state="kept")
+    job = evolution_start(
+        project=team.project,
+        instruction_ids=[seed.pk],
+        operator_keys=["deepen"],
+        rounds=3,
+        endpoint=endpoint,
+        actor=team.lead,
+        dispatch=False,
+    )
+    job = job_run_here(job_id=job.pk)
+    children = list(Instruction.objects.filter(job=job))
+    assert [(c.generation, c.state, c.reason) for c in children] == [
+        (1, "eliminated", "the model refused")
+    ]
+    assert job.result == {"evolved": 0, "eliminated": 1}
+
+
+def test_evolution_needs_kept_instructions_and_sane_rounds(team, endpoint):
+    from evolution.services.evolve import evolution_start
+
+    draft = make(team)
+    with pytest.raises(ValidationError) as error:
+        evolution_start(
+            project=team.project,
+            instruction_ids=[draft.pk],
+            operator_keys=["deepen"],
+            rounds=2,
+            endpoint=endpoint,
+            actor=team.lead,
+        )
+    assert "instructions" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        evolution_start(
+            project=team.project,
+            instruction_ids=[draft.pk],
+            operator_keys=["deepen"],
+            rounds=9,
+            endpoint=endpoint,
+            actor=team.lead,
+        )

@@ -70,3 +70,28 @@ def test_seeding_needs_a_lead_and_valid_choices(team, items):
     assert team.client("annotator").post(url, {}).status_code == 403
     response = team.client("lead").post(url, {"per_combination": "3"}, follow=True)
     assert "Choose an endpoint of this project." in response.content.decode()
+
+
+def test_a_lead_evolves_the_kept_instructions_of_the_filter(team, items, redis_flushed):
+    from curation.models import Job, ModelEndpoint
+
+    endpoint = ModelEndpoint.objects.create(
+        project=team.project, name="e", base_url="http://127.0.0.1:9/v1", model="m"
+    )
+    Instruction.objects.filter(pk__in=[items[0].pk, items[1].pk]).update(state="kept")
+    url = reverse("evolution:evolution_launch", args=[team.project.slug])
+    page = team.client("lead").get(queue(team)).content.decode()
+    assert 'name="operators" value="add-constraints"' in page and "In-breadth: a new task" in page
+    response = team.client("lead").post(
+        url,
+        {
+            "operators": ["deepen", "breadth"],
+            "rounds": "3",
+            "endpoint": endpoint.pk,
+            "task_type": "reasoning",
+        },
+    )
+    job = Job.objects.get(kind="instructions.evolve")
+    assert response.url.endswith(f"/jobs/{job.pk}/")
+    assert sorted(i.payload["instruction"] for i in job.items.all()) == [items[0].pk, items[1].pk]
+    assert job.params["rounds"] == 3 and job.params["operators"] == ["breadth", "deepen"]
