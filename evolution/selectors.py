@@ -42,3 +42,16 @@ def operator_choices(*, project: Project) -> list[dict[str, str]]:
         {"key": key, "name_en": name_en, "name_zh": name_zh}
         for key, (_kind, name_zh, name_en, _zh, _en) in prompts.OPERATORS.items()
     ]
+
+
+def lineage(*, seed: Instruction) -> list[dict]:
+    """The seed's family tree as nested dicts {"node", "children"}, in one query."""
+    members = list(Instruction.objects.filter(root=seed).order_by("generation", "id"))
+    children: dict[int, list[Instruction]] = {}
+    for member in members:
+        children.setdefault(member.parent_id, []).append(member)
+
+    def tree(node: Instruction) -> dict:
+        return {"node": node, "children": [tree(c) for c in children.get(node.pk, [])]}
+
+    return [tree(seed)]

@@ -23,9 +23,14 @@ from curation.views.common import (
     project_view,
 )
 from evolution import selectors
+from evolution.diff import diff
 from evolution.models import Instruction
 from evolution.services.evolve import evolution_start
-from evolution.services.instructions import instruction_review, instructions_bulk_review
+from evolution.services.instructions import (
+    instruction_review,
+    instruction_screen,
+    instructions_bulk_review,
+)
 from evolution.services.seeds import seeds_generate
 
 PAGE = 50
@@ -176,3 +181,71 @@ def evolution_launch(request: HttpRequest, project) -> HttpResponse:
             messages.error(request, f"{field}: {' '.join(problems)}")
         return redirect(_queue_url(project, filters))
     return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+@vary_on_headers("HX-Request")
+def screening_queue(request: HttpRequest, project) -> HttpResponse:
+    """Evolved instructions beside their parents, with what changed marked."""
+    task_type = request.GET.get("task_type", "").strip()
+    items = selectors.instruction_queue(
+        project=project, state=Instruction.State.EVOLVED, task_type=task_type
+    ).select_related("parent")
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        items = items.filter(id__gt=int(after))
+    rows = list(items[: PAGE + 1])
+    context = project_context(
+        request,
+        pairs=[{"item": item, "diff": diff(item.parent.text, item.text)} for item in rows[:PAGE]],
+        next_after=rows[PAGE - 1].pk if len(rows) > PAGE else None,
+        task_type=task_type,
+        task_types=TaskType.objects.filter(project=project, active=True),
+        counts=selectors.instruction_counts(project=project, task_type=task_type),
+    )
+    return render(request, "evolution/screening.html", context)
+
+
+@project_view(Role.ANNOTATOR)
+@require_POST
+def screening_act(request: HttpRequest, project, pk: int) -> HttpResponse:
+    """One form: accept, reject (with a reason) or rewrite."""
+    instruction = get_object_or_404(
+        Instruction.objects.select_related("parent"), pk=pk, project=project
+    )
+    decision = next((d for d in ("accept", "reject", "rewrite") if d in request.POST), "")
+    error = ""
+    try:
+        instruction = instruction_screen(
+            instruction=instruction,
+            revision=int_or_invalid(request.POST.get("revision")),
+            actor=request.user,
+            decision=decision,
+            reason=request.POST.get("reason", ""),
+            text=request.POST.get("text", ""),
+        )
+    except ValidationError as problem:
+        error = " ".join(sum(error_messages(problem).values(), []))
+    except ConflictError as problem:
+        error = str(problem)
+        instruction.refresh_from_db()
+    if is_htmx(request):
+        pair = {"item": instruction, "diff": diff(instruction.parent.text, instruction.text)}
+        context = project_context(request, pair=pair, error=error)
+        return render(request, "evolution/screening.html#pair", context)
+    if error:
+        messages.error(request, error)
+    return redirect("evolution:screening_queue", slug=project.slug)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def instruction_lineage(request: HttpRequest, project, pk: int) -> HttpResponse:
+    item = get_object_or_404(Instruction, pk=pk, project=project)
+    seed = item.root or item
+    return render(
+        request,
+        "evolution/lineage.html",
+        project_context(request, seed=seed, tree=selectors.lineage(seed=seed), focus=item),
+    )

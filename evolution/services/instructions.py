@@ -86,3 +86,56 @@ def instructions_bulk_review(*, project: Project, ids: list[int], state: str, ac
             after={"state": state, "count": changed, "ids": sorted(ids)[:200]},
         )
     return changed
+
+
+@transaction.atomic
+def instruction_screen(
+    *,
+    instruction: Instruction,
+    revision: int,
+    actor,
+    decision: str,
+    reason: str = "",
+    text: str = "",
+) -> Instruction:
+    """Screen an evolved instruction: accept it, reject it with a reason, or rewrite it (the
+    model's text is kept as a revision; the person's text is accepted)."""
+    if instruction.state not in (S.EVOLVED, S.ACCEPTED, S.REJECTED):
+        raise ValidationError(_("Only evolved instructions are screened."))
+    changes: dict = {"reason": ""}
+    if decision == "accept":
+        changes["state"] = S.ACCEPTED
+    elif decision == "reject":
+        reason = reason.strip()
+        if not reason:
+            raise ValidationError({"reason": _("Say why it is rejected.")})
+        changes.update(state=S.REJECTED, reason=reason[:300])
+    elif decision == "rewrite":
+        text = text.strip()
+        if not text:
+            raise ValidationError({"text": _("An instruction cannot be empty.")})
+        if len(text) > MAX_TEXT:
+            raise ValidationError({"text": _("At most %(n)d characters.") % {"n": MAX_TEXT}})
+        changes.update(state=S.ACCEPTED, text=text)
+    else:
+        raise ValidationError(_("Accept, reject or rewrite."))
+    before = {"state": instruction.state, "text": instruction.text}
+    updated = Instruction.objects.filter(pk=instruction.pk, revision=revision).update(
+        revision=F("revision") + 1, reviewed_by=actor, reviewed_at=timezone.now(), **changes
+    )
+    if not updated:
+        raise ConflictError(_("Someone else changed this instruction since you opened it."))
+    if "text" in changes and changes["text"] != before["text"]:
+        InstructionRevision.objects.create(
+            instruction=instruction, number=revision, text=before["text"], author=actor
+        )
+    instruction.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action=f"instruction.{decision}",
+        target=instruction,
+        project=instruction.project,
+        before=before,
+        after={"state": instruction.state, "text": instruction.text, "reason": instruction.reason},
+    )
+    return instruction

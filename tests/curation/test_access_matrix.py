@@ -40,6 +40,9 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "evolution:instructions_bulk": {"POST": A},
     "evolution:seeds_start": {"POST": L},
     "evolution:evolution_launch": {"POST": L},
+    "evolution:screening_queue": {"GET": A},
+    "evolution:screening_act": {"POST": A},
+    "evolution:instruction_lineage": {"GET": A},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},
@@ -159,7 +162,13 @@ def test_annotators_can_read_what_annotators_may_read(team):
     endpoint = ModelEndpoint.objects.create(
         project=team.project, name="local", base_url="http://127.0.0.1:9/v1", model="m"
     )
+    from evolution.models import Instruction
+
+    instruction = Instruction.objects.create(
+        project=team.project, task_type=team.project.task_types.first(), text="指令"
+    )
     pks = {
+        "evolution:instruction_lineage": instruction.pk,
         "curation:job_detail": job.pk,
         "job-detail": job.pk,
         "job-items": job.pk,
