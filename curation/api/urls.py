@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from curation.api import jobs, views
+from evolution.api import InstructionViewSet
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -14,5 +15,6 @@ router.register(rf"{_P}/audit-events", views.AuditEventViewSet, basename="audite
 router.register(rf"{_P}/dialogues", views.DialogueViewSet, basename="dialogue")
 router.register(rf"{_P}/endpoints", jobs.EndpointViewSet, basename="endpoint")
 router.register(rf"{_P}/jobs", jobs.JobViewSet, basename="job")
+router.register(rf"{_P}/instructions", InstructionViewSet, basename="instruction")
 
 urlpatterns = router.urls

@@ -63,6 +63,14 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "job-pause": {"POST": L},
     "job-resume": {"POST": L},
     "job-retry-failed": {"POST": L},
+    "instruction-list": {"GET": A},
+    "instruction-detail": {"GET": A},
+    "instruction-lineage": {"GET": A},
+    "instruction-review": {"POST": A},
+    "instruction-screen": {"POST": A},
+    "instruction-bulk": {"POST": A},
+    "instruction-seed": {"POST": L},
+    "instruction-evolve": {"POST": L},
 }
 for _kind in ("scene", "sourcetype", "servicerole", "tasktype"):
     EXPECTED[f"{_kind}-list"] = {"GET": A, "POST": L}
@@ -169,6 +177,8 @@ def test_annotators_can_read_what_annotators_may_read(team):
     )
     pks = {
         "evolution:instruction_lineage": instruction.pk,
+        "instruction-detail": instruction.pk,
+        "instruction-lineage": instruction.pk,
         "curation:job_detail": job.pk,
         "job-detail": job.pk,
         "job-items": job.pk,
