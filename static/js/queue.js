@@ -3,6 +3,11 @@
 
 (function () {
   const items = () => Array.from(document.querySelectorAll("[data-item]"));
+  // Keys pressed in these are typed, not shortcuts. An <input> without a type attribute (the
+  // reason to reject) is a text field too, which `input[type=text]` would not match.
+  const TEXT_FIELDS =
+    "textarea, select, input:not([type=checkbox]):not([type=radio]):not([type=submit])" +
+    ":not([type=button]):not([type=reset])";
 
   function current() {
     const active = document.activeElement;
@@ -20,7 +25,7 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const typing = event.target.matches("textarea, input[type=text], input[type=search], select");
+    const typing = event.target.matches(TEXT_FIELDS) || event.target.isContentEditable;
     if (typing) {
       if (event.key === "Escape") event.target.closest("[data-item]")?.focus();
       return;
@@ -39,7 +44,9 @@
     const button = item.querySelector(`button[data-key="${event.key}"]`);
     if (button) {
       const index = items().indexOf(item);
-      button.form.requestSubmit(button);
+      // A click, not form.requestSubmit(button): htmx sends the name of the button that was
+      // clicked (keep, drop, accept...), never the submit event's submitter.
+      button.click();
       event.preventDefault();
       // Once htmx has swapped the item, carry on with the next one.
       document.addEventListener("htmx:afterSwap", () => {
