@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -104,8 +105,23 @@ def instruction_act(request: HttpRequest, project, pk: int) -> HttpResponse:
         error = str(problem)
         instruction.refresh_from_db()
     if is_htmx(request):
-        context = project_context(request, item=instruction, error=error, filters=_filters(request))
-        return render(request, "evolution/instruction_queue.html#item", context)
+        filters = _filters(request)
+        context = project_context(
+            request,
+            item=instruction,
+            error=error,
+            filters=filters,
+            oob=True,
+            states=Instruction.State.choices,
+            counts=selectors.instruction_counts(
+                project=project, task_type=filters["task_type"], scene=filters["scene"]
+            ),
+        )
+        # The item, and the counts per state swapped out of band so they never go stale.
+        return HttpResponse(
+            render_to_string("evolution/instruction_queue.html#item", context, request)
+            + render_to_string("evolution/instruction_queue.html#counts", context, request)
+        )
     if error:
         messages.error(request, error)
     return redirect(_queue_url(project, _filters(request)))
@@ -232,8 +248,17 @@ def screening_act(request: HttpRequest, project, pk: int) -> HttpResponse:
         instruction.refresh_from_db()
     if is_htmx(request):
         pair = {"item": instruction, "diff": diff(instruction.parent.text, instruction.text)}
-        context = project_context(request, pair=pair, error=error)
-        return render(request, "evolution/screening.html#pair", context)
+        context = project_context(
+            request,
+            pair=pair,
+            error=error,
+            oob=True,
+            counts=selectors.instruction_counts(project=project),
+        )
+        return HttpResponse(
+            render_to_string("evolution/screening.html#pair", context, request)
+            + render_to_string("evolution/screening.html#counts", context, request)
+        )
     if error:
         messages.error(request, error)
     return redirect("evolution:screening_queue", slug=project.slug)

@@ -47,9 +47,11 @@ def test_one_form_with_named_buttons_works_without_javascript(team, items):
 def test_htmx_answers_the_item_and_a_stale_save_says_so(team, items):
     client = team.client("annotator")
     first = client.post(act(team, items[2]), {"drop": "", "revision": 1}, HTTP_HX_REQUEST="true")
-    assert (
-        first.content.decode().lstrip().startswith('<article class="queue-item card state-dropped"')
-    )
+    body = first.content.decode()
+    assert body.lstrip().startswith('<article class="queue-item card state-dropped"')
+    # The counts per state come along, swapped out of band.
+    assert 'id="instruction-counts" hx-swap-oob="true"' in body
+    assert '<strong data-count="dropped">1</strong>' in body
     stale = client.post(act(team, items[2]), {"keep": "", "revision": 1}, HTTP_HX_REQUEST="true")
     assert "Someone else changed this instruction" in stale.content.decode()
     assert Instruction.objects.get(pk=items[2].pk).state == "dropped"
