@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from llm_throughput import ENV, ensure_database, wait_for_workers  # noqa: E402
+from llm_throughput import ENV, ensure_database, start_workers, wait_for_workers  # noqa: E402
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 PLACES = [
@@ -95,39 +94,6 @@ def make_dialogues(count: int, seed: int = 20240314) -> list[dict]:
     return dialogues
 
 
-def start_workers(count: int, logdir: Path) -> list[subprocess.Popen]:
-    workers = []
-    for n in range(count):
-        log = open(logdir / f"bench-import-worker-{n}.log", "w")  # noqa: SIM115
-        workers.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "dialinsight_site",
-                    "worker",
-                    "-Q",
-                    "cpu,default",
-                    "--concurrency=1",
-                    "--pool=prefork",
-                    f"--hostname=imp{n}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "--loglevel=WARNING",
-                ],
-                cwd=ROOT,
-                env={**os.environ, **ENV},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-    return workers
-
-
 def copy_baseline(project_id: int, count: int) -> float:
     """Rows per second of COPY of the stored dialogues' columns into a bare table."""
     from django.db import connection
@@ -183,7 +149,7 @@ def main() -> None:
     taxonomy_seed_project(project=project)
     logdir = ROOT / "test-artifacts"
     logdir.mkdir(exist_ok=True)
-    workers = start_workers(args.workers, logdir)
+    workers = start_workers(args.workers, 1, logdir, queues="cpu,default", name="bench-import")
     try:
         wait_for_workers(args.workers)
         started = time.monotonic()

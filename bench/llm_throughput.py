@@ -58,10 +58,13 @@ def ensure_database() -> None:
     )
 
 
-def start_workers(count: int, concurrency: int, logdir: Path) -> list[subprocess.Popen]:
+def start_workers(
+    count: int, concurrency: int, logdir: Path, queues: str = "llm,default", name: str = "bench"
+) -> list[subprocess.Popen]:
+    """Celery worker processes (prefork) of the bench, each logging to logdir."""
     workers = []
     for n in range(count):
-        log = open(logdir / f"bench-worker-{n}.log", "w")  # noqa: SIM115 - lives with the worker
+        log = open(logdir / f"{name}-worker-{n}.log", "w")  # noqa: SIM115 - lives with the worker
         workers.append(
             subprocess.Popen(
                 [
@@ -72,10 +75,10 @@ def start_workers(count: int, concurrency: int, logdir: Path) -> list[subprocess
                     "dialinsight_site",
                     "worker",
                     "-Q",
-                    "llm,default",
+                    queues,
                     f"--concurrency={concurrency}",
                     "--pool=prefork",
-                    f"--hostname=bench{n}@%h",
+                    f"--hostname={name}{n}@%h",
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",

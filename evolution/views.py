@@ -142,16 +142,30 @@ def instructions_bulk(request: HttpRequest, project) -> HttpResponse:
     return redirect(_queue_url(project, _filters(request)))
 
 
-@project_view(Role.LEAD)
-@require_POST
-def seeds_start(request: HttpRequest, project) -> HttpResponse:
+def _start_job(request: HttpRequest, project, start) -> HttpResponse:
+    """Run `start(endpoint)` with the posted endpoint; go to the job's page, or back to the
+    queue with each problem named."""
     endpoint = ModelEndpoint.objects.filter(
         project=project, pk=int_or_invalid(request.POST.get("endpoint"))
     ).first()
     try:
         if endpoint is None:
             raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
-        job = seeds_generate(
+        job = start(endpoint)
+    except ValidationError as error:
+        for field, problems in error_messages(error).items():
+            messages.error(request, f"{field}: {' '.join(problems)}")
+        return redirect(_queue_url(project, _filters(request)))
+    return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def seeds_start(request: HttpRequest, project) -> HttpResponse:
+    return _start_job(
+        request,
+        project,
+        lambda endpoint: seeds_generate(
             project=project,
             task_types=request.POST.getlist("task_types"),
             scenes=request.POST.getlist("scenes"),
@@ -159,12 +173,8 @@ def seeds_start(request: HttpRequest, project) -> HttpResponse:
             per_combination=int_or_invalid(request.POST.get("per_combination")),
             endpoint=endpoint,
             actor=request.user,
-        )
-    except ValidationError as error:
-        for field, problems in error_messages(error).items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
-        return redirect(_queue_url(project, _filters(request)))
-    return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+        ),
+    )
 
 
 @project_view(Role.LEAD)
@@ -178,25 +188,18 @@ def evolution_launch(request: HttpRequest, project) -> HttpResponse:
         task_type=filters["task_type"],
         scene=filters["scene"],
     )
-    endpoint = ModelEndpoint.objects.filter(
-        project=project, pk=int_or_invalid(request.POST.get("endpoint"))
-    ).first()
-    try:
-        if endpoint is None:
-            raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
-        job = evolution_start(
+    return _start_job(
+        request,
+        project,
+        lambda endpoint: evolution_start(
             project=project,
             instruction_ids=list(kept.values_list("pk", flat=True)),
             operator_keys=request.POST.getlist("operators"),
             rounds=int_or_invalid(request.POST.get("rounds")),
             endpoint=endpoint,
             actor=request.user,
-        )
-    except ValidationError as error:
-        for field, problems in error_messages(error).items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
-        return redirect(_queue_url(project, filters))
-    return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+        ),
+    )
 
 
 @project_view(Role.ANNOTATOR)
