@@ -9,6 +9,7 @@ urlpatterns = [
     path("<slug:slug>/instructions/bulk/", views.instructions_bulk, name="instructions_bulk"),
     path("<slug:slug>/instructions/seed/", views.seeds_start, name="seeds_start"),
     path("<slug:slug>/instructions/evolve/", views.evolution_launch, name="evolution_launch"),
+    path("<slug:slug>/instructions/operators/", views.operator_list, name="operator_list"),
     path("<slug:slug>/instructions/<int:pk>/", views.instruction_act, name="instruction_act"),
     path("<slug:slug>/instructions/screen/", views.screening_queue, name="screening_queue"),
     path("<slug:slug>/instructions/screen/<int:pk>/", views.screening_act, name="screening_act"),

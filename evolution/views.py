@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from curation.exceptions import ConflictError
@@ -25,13 +25,14 @@ from curation.views.common import (
 )
 from evolution import selectors
 from evolution.diff import diff
-from evolution.models import Instruction
-from evolution.services.evolve import evolution_start
+from evolution.models import EvolutionOperator, Instruction
+from evolution.services.evolve import evolution_start, operators_ensure
 from evolution.services.instructions import (
     instruction_review,
     instruction_screen,
     instructions_bulk_review,
 )
+from evolution.services.operators import operator_update
 from evolution.services.seeds import seeds_generate
 
 PAGE = 50
@@ -276,4 +277,48 @@ def instruction_lineage(request: HttpRequest, project, pk: int) -> HttpResponse:
         request,
         "evolution/lineage.html",
         project_context(request, seed=seed, tree=selectors.lineage(seed=seed), focus=item),
+    )
+
+
+@project_view(Role.LEAD)
+@require_http_methods(["GET", "POST"])
+def operator_list(request: HttpRequest, project) -> HttpResponse:
+    """The operators' prompts, editable: one form per operator."""
+    operators = operators_ensure(project=project)
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        operator = get_object_or_404(
+            EvolutionOperator, project=project, pk=int_or_invalid(request.POST.get("operator"))
+        )
+        data = {
+            f: request.POST.get(f, "") for f in ("name_en", "name_zh", "prompt_zh", "prompt_en")
+        }
+        data["active"] = request.POST.get("active") == "on"
+        try:
+            operator_update(
+                operator=operator,
+                data=data,
+                actor=request.user,
+                revision=int_or_invalid(request.POST.get("revision")),
+            )
+        except ValidationError as error:
+            errors, status = {operator.pk: error_messages(error)}, 400
+        except ConflictError as error:
+            errors, status = {operator.pk: {"general": [str(error)]}}, 409
+        else:
+            messages.success(request, _("Operator saved."))
+            return redirect("evolution:operator_list", slug=project.slug)
+        operators = list(EvolutionOperator.objects.filter(project=project))
+    # The operator that failed shows what was typed, with the problem beside it.
+    rows = [
+        {
+            "op": op,
+            "errors": errors.get(op.pk, {}),
+            "values": request.POST if op.pk in errors else None,
+        }
+        for op in operators
+    ]
+    return render(
+        request, "evolution/operators.html", project_context(request, rows=rows), status=status
     )

@@ -40,6 +40,7 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "evolution:instructions_bulk": {"POST": A},
     "evolution:seeds_start": {"POST": L},
     "evolution:evolution_launch": {"POST": L},
+    "evolution:operator_list": {"GET": L, "POST": L},
     "evolution:screening_queue": {"GET": A},
     "evolution:screening_act": {"POST": A},
     "evolution:instruction_lineage": {"GET": A},

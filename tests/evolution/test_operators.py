@@ -1,0 +1,61 @@
+import pytest
+from django.urls import reverse
+
+from evolution.models import EvolutionOperator
+
+pytestmark = pytest.mark.django_db
+
+
+def url(team) -> str:
+    return reverse("evolution:operator_list", args=[team.project.slug])
+
+
+def form(op, **changes) -> dict:
+    data = {
+        "operator": op.pk,
+        "revision": op.revision,
+        "name_en": op.name_en,
+        "name_zh": op.name_zh,
+        "prompt_zh": op.prompt_zh,
+        "prompt_en": op.prompt_en,
+        "active": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_lead_edits_an_operator_prompt(team):
+    page = team.client("lead").get(url(team)).content.decode()
+    assert "add-constraints" in page and "In-breadth: a new task" in page
+    op = EvolutionOperator.objects.get(project=team.project, key="deepen")
+    response = team.client("lead").post(url(team), form(op, prompt_en="Go deeper: {instruction}"))
+    assert response.status_code == 302
+    op.refresh_from_db()
+    assert op.prompt_en == "Go deeper: {instruction}" and op.revision == 2
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [
+        ("Rewrite {instruction} for {customer}", "Unknown placeholder(s) {customer}"),
+        ("Rewrite the instruction", "must contain {instruction}"),
+        ("Rewrite {instruction", "Unbalanced braces"),
+    ],
+)
+def test_bad_prompts_are_named_and_kept_in_the_form(team, prompt, message):
+    team.client("lead").get(url(team))
+    op = EvolutionOperator.objects.get(project=team.project, key="deepen")
+    response = team.client("lead").post(url(team), form(op, prompt_en=prompt))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page and prompt in page
+    assert EvolutionOperator.objects.get(pk=op.pk).prompt_en == op.prompt_en
+
+
+def test_a_stale_operator_edit_is_refused(team):
+    team.client("lead").get(url(team))
+    op = EvolutionOperator.objects.get(project=team.project, key="deepen")
+    team.client("admin").post(url(team), form(op, name_en="Deeper"))
+    response = team.client("lead").post(url(team), form(op, name_en="Deepest"))
+    assert response.status_code == 409
+    assert EvolutionOperator.objects.get(pk=op.pk).name_en == "Deeper"
