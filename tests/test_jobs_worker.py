@@ -9,8 +9,8 @@ import pytest
 
 from curation.llm.fake_server import FakeLLMServer
 from curation.models import Job, JobItem, LLMCall, ModelEndpoint
-from curation.services.jobs import job_create
 from curation.tasks import job_start
+from tests.support.jobs import chat_job
 from tests.support.workers import WorkerProcess
 
 pytestmark = pytest.mark.worker
@@ -25,21 +25,11 @@ def fake():
         yield server
 
 
-def chat_job(team, fake, n: int) -> Job:
+def fake_chat_job(team, fake, n: int) -> Job:
     endpoint = ModelEndpoint.objects.create(
         project=team.project, name="fake", base_url=fake.url, model="fake-chat", max_concurrency=8
     )
-    payloads = [
-        {"messages": [{"role": "user", "content": f"第{i}段对话：客户想在望京买两居室。请总结。"}]}
-        for i in range(n)
-    ]
-    return job_create(
-        project=team.project,
-        kind="llm.chat",
-        payloads=payloads,
-        creator=team.lead,
-        params={"endpoint": endpoint.pk},
-    )
+    return chat_job(project=team.project, endpoint=endpoint, creator=team.lead, n=n)
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -67,7 +57,7 @@ def assert_done_exactly_once(job: Job) -> None:
 def test_a_worker_killed_mid_job_loses_nothing(
     transactional_db, team, fake, redis_flushed, tmp_path
 ):
-    job = chat_job(team, fake, 40)
+    job = fake_chat_job(team, fake, 40)
     first = WorkerProcess("w1", tmp_path, pool="prefork", concurrency=4, env=FAST_RECOVERY).start()
     try:
         wait_for(lambda: Job.objects.get(pk=job.pk).done_count >= 8, 60, "8 items done")
@@ -136,7 +126,7 @@ def test_a_redis_restart_mid_job_loses_nothing(transactional_db, team, fake, tmp
         "w1", tmp_path, pool="prefork", concurrency=4, env={**FAST_RECOVERY, "REDIS_URL": url}
     )
     try:
-        job = chat_job(team, fake, 60)
+        job = fake_chat_job(team, fake, 60)
         with app.connection_for_write(url) as connection:
             job_start.apply_async(args=[job.pk], connection=connection, queue="default")
         worker.start()

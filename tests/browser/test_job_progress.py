@@ -18,8 +18,8 @@ from playwright.sync_api import Page, Request, expect
 
 from curation.llm.fake_server import FakeLLMServer
 from curation.models import Job, JobItem, ModelEndpoint
-from curation.services.jobs import job_create
 from tests.factories import PASSWORD, UserFactory
+from tests.support.jobs import chat_job
 from tests.support.workers import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -95,20 +95,6 @@ def _endpoint(project, fake: FakeLLMServer, **fields) -> ModelEndpoint:
     )
 
 
-def _chat_job(team, endpoint: ModelEndpoint, n: int) -> Job:
-    payloads = [
-        {"messages": [{"role": "user", "content": f"第{i}段对话：客户想在望京租一居室。请总结。"}]}
-        for i in range(n)
-    ]
-    return job_create(
-        project=team.project,
-        kind="llm.chat",
-        payloads=payloads,
-        creator=team.lead,
-        params={"endpoint": endpoint.pk},
-    )
-
-
 # The table of failed items (the job's result may add a table of its own).
 _FAILED_ITEMS = "h2:text-is('Failed items') + table"
 
@@ -127,7 +113,8 @@ def test_progress_moves_live_and_polling_stops_when_done(
 ):
     base = live_server.url
     _log_in(page, base, team.lead)
-    job = _chat_job(team, _endpoint(team.project, fake), 30)
+    endpoint = _endpoint(team.project, fake)
+    job = chat_job(project=team.project, endpoint=endpoint, creator=team.lead, n=30)
     url = _job_url(base, job)
 
     polls: list[float] = []
@@ -195,7 +182,8 @@ def test_failed_items_show_their_reason_and_can_be_retried(
     # The provider refuses the key on every call (an error that is not worth retrying).
     fake.errors = ("401",)
     fake.error_rate = 1.0
-    job = _chat_job(team, _endpoint(team.project, fake), 6)
+    endpoint = _endpoint(team.project, fake)
+    job = chat_job(project=team.project, endpoint=endpoint, creator=team.lead, n=6)
     _wait_for(lambda: Job.objects.get(pk=job.pk).finished, 30, "the job to finish")
     url = _job_url(base, job)
 
