@@ -9,4 +9,4 @@ class EvolutionConfig(AppConfig):
     verbose_name = _("Evolution")
 
     def ready(self) -> None:
-        from evolution.services import evolve, seeds  # noqa: F401 - register their job kinds
+        from evolution.services import assembly, evolve, seeds  # noqa: F401 - register job kinds

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from evolution import views
+from evolution.views import instructions as views
+from evolution.views import prompts
 
 app_name = "evolution"
 
@@ -18,4 +19,12 @@ urlpatterns = [
         views.instruction_lineage,
         name="instruction_lineage",
     ),
+    # Stage 2
+    path("<slug:slug>/prompts/parts/", prompts.part_list, name="part_list"),
+    path("<slug:slug>/prompts/parts/add/", prompts.parts_add, name="parts_add"),
+    path("<slug:slug>/prompts/", prompts.prompt_queue, name="prompt_queue"),
+    path("<slug:slug>/prompts/<int:pk>/", prompts.prompt_act, name="prompt_act"),
+    path("<slug:slug>/prompts/assemble/", prompts.prompts_assemble, name="prompts_assemble"),
+    path("<slug:slug>/prompts/enhance/", prompts.prompts_enhance, name="prompts_enhance"),
+    path("<slug:slug>/prompts/meta-prompt/", prompts.meta_prompt, name="meta_prompt"),
 ]

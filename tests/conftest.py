@@ -26,6 +26,13 @@ class Team:
         return client
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests make users by the dozen; production's PBKDF2 would cost 0.3 s each. What is
+    tested is who may do what, not the strength of the hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team(db) -> Team:
     project = ProjectFactory(name="Beike demo", slug="beike")

@@ -50,3 +50,25 @@ class DialogueFactory(factory.django.DjangoModelFactory):
             {"speaker": "客户", "role": "customer", "text": "望京附近的两居室。"},
         ]
     )
+
+
+class InstructionFactory(factory.django.DjangoModelFactory):
+    """An instruction of the project's first task type; accepted unless told otherwise."""
+
+    class Meta:
+        model = "evolution.Instruction"
+
+    project = factory.SubFactory(ProjectFactory)
+    task_type = factory.LazyAttribute(lambda o: o.project.task_types.order_by("id").first())
+    text = factory.Sequence(lambda n: f"判断第{n}段对话中客户是否有明确的看房意向，并给出依据。")
+    state = "accepted"
+
+
+class TemplatePartFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "evolution.TemplatePart"
+
+    project = factory.SubFactory(ProjectFactory)
+    kind = "guidelines"
+    name = factory.Sequence(lambda n: f"part {n}")
+    text = "只依据对话作答。"

@@ -1,7 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
 from curation.api import jobs, views
-from evolution.api import InstructionViewSet
+from evolution.api.instructions import InstructionViewSet
+from evolution.api.operators import OperatorViewSet
+from evolution.api.prompts import PromptViewSet, TemplatePartViewSet
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -16,5 +18,8 @@ router.register(rf"{_P}/dialogues", views.DialogueViewSet, basename="dialogue")
 router.register(rf"{_P}/endpoints", jobs.EndpointViewSet, basename="endpoint")
 router.register(rf"{_P}/jobs", jobs.JobViewSet, basename="job")
 router.register(rf"{_P}/instructions", InstructionViewSet, basename="instruction")
+router.register(rf"{_P}/operators", OperatorViewSet, basename="operator")
+router.register(rf"{_P}/template-parts", TemplatePartViewSet, basename="templatepart")
+router.register(rf"{_P}/prompts", PromptViewSet, basename="prompt")
 
 urlpatterns = router.urls

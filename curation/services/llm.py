@@ -13,12 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from curation import job_kinds
-from curation.exceptions import ConflictError
 from curation.llm import client
 from curation.llm.limits import EndpointLimiter, Limits
 from curation.llm.safety import UnsafeURL, check_base_url
@@ -32,6 +31,7 @@ from curation.models import (
     Project,
 )
 from curation.services.audit import audit_record, audit_snapshot
+from curation.services.revisions import revision_update
 
 ENDPOINT_FIELDS = [
     "name",
@@ -151,14 +151,14 @@ def endpoint_update(
     before = audit_snapshot(endpoint, ENDPOINT_FIELDS)
     try:
         with transaction.atomic():
-            updated = ModelEndpoint.objects.filter(pk=endpoint.pk, revision=revision).update(
-                revision=models.F("revision") + 1, **cleaned
+            revision_update(
+                instance=endpoint,
+                revision=revision,
+                conflict=_("Someone else changed this endpoint since you opened it; reload."),
+                **cleaned,
             )
     except IntegrityError:
         raise ValidationError({"name": _("An endpoint of this name exists.")}) from None
-    if not updated:
-        raise ConflictError(_("Someone else changed this endpoint since you opened it; reload."))
-    endpoint.refresh_from_db()
     audit_record(
         actor=actor,
         action="endpoint.update",

@@ -6,9 +6,9 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from curation.exceptions import ConflictError
 from curation.models import Membership, Project, Role
 from curation.services.audit import audit_record, audit_snapshot
+from curation.services.revisions import revision_update
 from curation.services.taxonomy import taxonomy_seed_project
 
 _PROJECT_FIELDS = ["name", "slug", "description"]
@@ -57,12 +57,13 @@ def project_update(
     if not name:
         raise ValidationError({"name": _("A project needs a name.")})
     before = audit_snapshot(project, _PROJECT_FIELDS)
-    updated = Project.objects.filter(pk=project.pk, revision=revision).update(
-        name=name, description=description.strip(), revision=revision + 1
+    revision_update(
+        instance=project,
+        revision=revision,
+        conflict=_("Someone else changed this project since you opened it; reload."),
+        name=name,
+        description=description.strip(),
     )
-    if not updated:
-        raise ConflictError(_("Someone else changed this project since you opened it; reload."))
-    project.refresh_from_db()
     audit_record(
         actor=actor,
         action="project.update",

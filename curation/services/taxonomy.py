@@ -9,9 +9,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from curation import taxonomy_seed
-from curation.exceptions import ConflictError
 from curation.models import Project, Scene, ServiceRole, SourceType, TaskType, TaxonomyTerm
 from curation.services.audit import audit_record, audit_snapshot
+from curation.services.revisions import revision_update
 
 _SEEDS: list[tuple[type[TaxonomyTerm], tuple[taxonomy_seed.Term, ...]]] = [
     (Scene, taxonomy_seed.SCENES),
@@ -146,19 +146,20 @@ def taxonomy_term_update(
     before = audit_snapshot(term, fields)
     try:
         with transaction.atomic():
-            updated = model.objects.filter(pk=term.pk, revision=revision).update(
-                revision=models.F("revision") + 1, **cleaned
+            revision_update(
+                instance=term,
+                revision=revision,
+                conflict=_(
+                    "Someone else changed “%(term)s” since you opened it; reload to see their "
+                    "change."
+                )
+                % {"term": term},
+                **cleaned,
             )
     except IntegrityError:
         raise ValidationError(
             {"key": _("The key “%(key)s” is taken in this project.") % {"key": cleaned.get("key")}}
         ) from None
-    if not updated:
-        raise ConflictError(
-            _("Someone else changed “%(term)s” since you opened it; reload to see their change.")
-            % {"term": term}
-        )
-    term.refresh_from_db()
     audit_record(
         actor=actor,
         action=f"taxonomy.{model._meta.model_name}.update",

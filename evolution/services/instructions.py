@@ -8,9 +8,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from curation.exceptions import ConflictError
 from curation.models import Project
 from curation.services.audit import audit_record
+from curation.services.revisions import revision_update
 from evolution.models import Instruction, InstructionRevision
 
 S = Instruction.State
@@ -47,16 +47,18 @@ def instruction_review(
     if not changes:
         return instruction
     before = {"state": instruction.state, "text": instruction.text}
-    updated = Instruction.objects.filter(pk=instruction.pk, revision=revision).update(
-        revision=F("revision") + 1, reviewed_by=actor, reviewed_at=timezone.now(), **changes
+    revision_update(
+        instance=instruction,
+        revision=revision,
+        conflict=_("Someone else changed this instruction since you opened it."),
+        reviewed_by=actor,
+        reviewed_at=timezone.now(),
+        **changes,
     )
-    if not updated:
-        raise ConflictError(_("Someone else changed this instruction since you opened it."))
     if new_text is not None:
         InstructionRevision.objects.create(
             instruction=instruction, number=revision, text=before["text"], author=actor
         )
-    instruction.refresh_from_db()
     audit_record(
         actor=actor,
         action="instruction.review",
@@ -120,16 +122,18 @@ def instruction_screen(
     else:
         raise ValidationError(_("Accept, reject or rewrite."))
     before = {"state": instruction.state, "text": instruction.text}
-    updated = Instruction.objects.filter(pk=instruction.pk, revision=revision).update(
-        revision=F("revision") + 1, reviewed_by=actor, reviewed_at=timezone.now(), **changes
+    revision_update(
+        instance=instruction,
+        revision=revision,
+        conflict=_("Someone else changed this instruction since you opened it."),
+        reviewed_by=actor,
+        reviewed_at=timezone.now(),
+        **changes,
     )
-    if not updated:
-        raise ConflictError(_("Someone else changed this instruction since you opened it."))
     if "text" in changes and changes["text"] != before["text"]:
         InstructionRevision.objects.create(
             instruction=instruction, number=revision, text=before["text"], author=actor
         )
-    instruction.refresh_from_db()
     audit_record(
         actor=actor,
         action=f"instruction.{decision}",

@@ -6,11 +6,10 @@ import string
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
-from curation.exceptions import ConflictError
 from curation.services.audit import audit_record, audit_snapshot
+from curation.services.revisions import revision_update
 from evolution.models import EvolutionOperator
 
 PLACEHOLDERS = {"instruction", "dialogue"}
@@ -53,11 +52,12 @@ def operator_update(*, operator: EvolutionOperator, data: dict, revision: int, a
     if "active" in data:
         cleaned["active"] = data["active"] in (True, "true", "on", "1", 1)
     before = audit_snapshot(operator, FIELDS)
-    if not EvolutionOperator.objects.filter(pk=operator.pk, revision=revision).update(
-        revision=F("revision") + 1, **cleaned
-    ):
-        raise ConflictError(_("Someone else changed this operator since you opened it."))
-    operator.refresh_from_db()
+    revision_update(
+        instance=operator,
+        revision=revision,
+        conflict=_("Someone else changed this operator since you opened it."),
+        **cleaned,
+    )
     audit_record(
         actor=actor,
         action="operator.update",

@@ -44,6 +44,13 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "evolution:screening_queue": {"GET": A},
     "evolution:screening_act": {"POST": A},
     "evolution:instruction_lineage": {"GET": A},
+    "evolution:part_list": {"GET": L, "POST": L},
+    "evolution:parts_add": {"POST": L},
+    "evolution:prompt_queue": {"GET": L},
+    "evolution:prompt_act": {"POST": L},
+    "evolution:prompts_assemble": {"POST": L},
+    "evolution:prompts_enhance": {"POST": L},
+    "evolution:meta_prompt": {"GET": L, "POST": L},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},
@@ -72,6 +79,17 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "instruction-bulk": {"POST": A},
     "instruction-seed": {"POST": L},
     "instruction-evolve": {"POST": L},
+    "operator-list": {"GET": L},
+    "operator-detail": {"GET": L, "PUT": L, "PATCH": L},
+    "templatepart-list": {"GET": L, "POST": L},
+    "templatepart-detail": {"GET": L, "PATCH": L},
+    "prompt-list": {"GET": L},
+    "prompt-detail": {"GET": L},
+    "prompt-review": {"POST": L},
+    "prompt-preview": {"GET": L},
+    "prompt-assemble": {"POST": L},
+    "prompt-enhance": {"POST": L},
+    "prompt-meta-prompt": {"GET": L, "PATCH": L},
 }
 for _kind in ("scene", "sourcetype", "servicerole", "tasktype"):
     EXPECTED[f"{_kind}-list"] = {"GET": A, "POST": L}

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from curation.services.demo import DEMO_LLM_URL, DEMO_USERS, demo_seed
+from evolution.services.parts import parts_add_starter
 
 
 class Command(BaseCommand):
@@ -29,6 +30,8 @@ class Command(BaseCommand):
                 "pass --force if this really is a demo instance."
             )
         project = demo_seed(password=password, llm_url=llm_url)
+        # Stage 2 starts from a template library; the demo gets the starter parts.
+        parts_add_starter(project=project, actor=project.created_by)
         names = ", ".join(f"{name} ({role.label})" for name, role, _ in DEMO_USERS)
         self.stdout.write(
             f"Demo project '{project.slug}' ready. Users: {names}. Password: {password}"

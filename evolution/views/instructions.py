@@ -143,9 +143,9 @@ def instructions_bulk(request: HttpRequest, project) -> HttpResponse:
     return redirect(_queue_url(project, _filters(request)))
 
 
-def _start_job(request: HttpRequest, project, start) -> HttpResponse:
-    """Run `start(endpoint)` with the posted endpoint; go to the job's page, or back to the
-    queue with each problem named."""
+def start_job(request: HttpRequest, project, start, back: str | None = None) -> HttpResponse:
+    """Run `start(endpoint)` with the posted endpoint; go to the job's page, or back (to the
+    queue by default) with each problem named."""
     endpoint = ModelEndpoint.objects.filter(
         project=project, pk=int_or_invalid(request.POST.get("endpoint"))
     ).first()
@@ -156,14 +156,14 @@ def _start_job(request: HttpRequest, project, start) -> HttpResponse:
     except ValidationError as error:
         for field, problems in error_messages(error).items():
             messages.error(request, f"{field}: {' '.join(problems)}")
-        return redirect(_queue_url(project, _filters(request)))
+        return redirect(back or _queue_url(project, _filters(request)))
     return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
 
 
 @project_view(Role.LEAD)
 @require_POST
 def seeds_start(request: HttpRequest, project) -> HttpResponse:
-    return _start_job(
+    return start_job(
         request,
         project,
         lambda endpoint: seeds_generate(
@@ -189,7 +189,7 @@ def evolution_launch(request: HttpRequest, project) -> HttpResponse:
         task_type=filters["task_type"],
         scene=filters["scene"],
     )
-    return _start_job(
+    return start_job(
         request,
         project,
         lambda endpoint: evolution_start(
