@@ -82,8 +82,8 @@ class Prompt(models.Model):
     narrative. Its text keeps one `{dialogue}` placeholder, filled when it is used."""
 
     class State(models.TextChoices):
-        ASSEMBLED = "assembled", _("to enhance")
-        ENHANCED = "enhanced", _("to review")
+        ASSEMBLED = "assembled", _("assembled")
+        ENHANCED = "enhanced", _("enhanced")
         APPROVED = "approved", _("approved")
         REJECTED = "rejected", _("rejected")
 

@@ -153,7 +153,7 @@ def _queue_url(project, filters: dict[str, str]) -> str:
 
 
 def _states() -> list[tuple[str, str]]:
-    return [(selectors.PENDING, _("to review")), *Prompt.State.choices]
+    return [(selectors.PENDING, _("left to review")), *Prompt.State.choices]
 
 
 def _card(prompt: Prompt, dialogue) -> dict:
