@@ -20,4 +20,5 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("p/", include("curation.urls")),
     path("p/", include("evolution.urls")),
+    path("p/", include("labeling.urls")),
 ]

@@ -7,3 +7,6 @@ class LabelingConfig(AppConfig):
 
     name = "labeling"
     verbose_name = _("Labeling")
+
+    def ready(self) -> None:
+        from labeling.services import generate  # noqa: F401 - registers the label job kind

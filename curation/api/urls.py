@@ -4,6 +4,7 @@ from curation.api import jobs, views
 from evolution.api.instructions import InstructionViewSet
 from evolution.api.operators import OperatorViewSet
 from evolution.api.prompts import PromptViewSet, TemplatePartViewSet
+from labeling.api import SampleViewSet
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -21,5 +22,6 @@ router.register(rf"{_P}/instructions", InstructionViewSet, basename="instruction
 router.register(rf"{_P}/operators", OperatorViewSet, basename="operator")
 router.register(rf"{_P}/template-parts", TemplatePartViewSet, basename="templatepart")
 router.register(rf"{_P}/prompts", PromptViewSet, basename="prompt")
+router.register(rf"{_P}/samples", SampleViewSet, basename="sample")
 
 urlpatterns = router.urls

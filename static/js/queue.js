@@ -1,4 +1,5 @@
-// Keyboard-first review queues: j/k move between items, a keep, d drop, e edit, s save, x select.
+// Keyboard-first review queues: j/k move between items, a keep, d drop, e edit, s save, x select;
+// a radio button with a data-key (1 / 2 / 3 grades) is chosen by its key.
 "use strict";
 
 (function () {
@@ -23,6 +24,11 @@
     next.scrollIntoView({ block: "nearest" });
   }
 
+  // A one-item screen (label review) starts with its item focused, ready for the keyboard.
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelector("[data-autofocus]")?.focus();
+  });
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const typing = event.target.matches(TEXT_FIELDS) || event.target.isContentEditable;
@@ -38,6 +44,13 @@
     if (event.key === "x") {
       const box = item.querySelector("input[type=checkbox]");
       if (box) box.checked = !box.checked;
+      event.preventDefault();
+      return;
+    }
+    // A radio button with the key is chosen (a label's grade); a button with it is pressed.
+    const radio = item.querySelector(`input[type=radio][data-key="${event.key}"]`);
+    if (radio) {
+      radio.checked = true;
       event.preventDefault();
       return;
     }

@@ -51,6 +51,15 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "evolution:prompts_assemble": {"POST": L},
     "evolution:prompts_enhance": {"POST": L},
     "evolution:meta_prompt": {"GET": L, "POST": L},
+    "labeling:label_home": {"GET": A},
+    "labeling:label_start": {"POST": L},
+    "labeling:label_settings": {"POST": L},
+    "labeling:review_queue": {"GET": A},
+    "labeling:sample_list": {"GET": A},
+    "labeling:review_act": {"POST": A},
+    "labeling:sample_regenerate": {"POST": A},
+    "labeling:verify_queue": {"GET": L},
+    "labeling:verify_act": {"POST": L},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},
@@ -90,6 +99,15 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "prompt-assemble": {"POST": L},
     "prompt-enhance": {"POST": L},
     "prompt-meta-prompt": {"GET": L, "PATCH": L},
+    "sample-list": {"GET": A},
+    "sample-detail": {"GET": A},
+    "sample-next": {"POST": A},
+    "sample-review": {"POST": A},
+    "sample-regenerate": {"POST": A},
+    "sample-verify": {"POST": L},
+    "sample-start": {"POST": L},
+    "sample-stats": {"GET": A},
+    "sample-review-settings": {"GET": A, "PATCH": L},
 }
 for _kind in ("scene", "sourcetype", "servicerole", "tasktype"):
     EXPECTED[f"{_kind}-list"] = {"GET": A, "POST": L}
@@ -194,7 +212,21 @@ def test_annotators_can_read_what_annotators_may_read(team):
     instruction = Instruction.objects.create(
         project=team.project, task_type=team.project.task_types.first(), text="指令"
     )
+    from evolution.models import Prompt
+    from labeling.models import Sample
+
+    prompt = Prompt.objects.create(
+        project=team.project,
+        task_type=instruction.task_type,
+        assembled_text="{dialogue}",
+        text="{dialogue}",
+        state="approved",
+    )
+    sample = Sample.objects.create(
+        project=team.project, dialogue=dialogue, prompt=prompt, task_type=prompt.task_type
+    )
     pks = {
+        "sample-detail": sample.pk,
         "evolution:instruction_lineage": instruction.pk,
         "instruction-detail": instruction.pk,
         "instruction-lineage": instruction.pk,

@@ -1,0 +1,264 @@
+"""Label screens: the label home (start a job, settings, figures), the review queue (one sample
+at a time, keyboard first), the leads' second pass, and the list of samples."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from curation.exceptions import ConflictError
+from curation.models import ModelEndpoint, Role, Scene, SourceType, TaskType
+from curation.views.common import (
+    error_messages,
+    int_or_invalid,
+    is_htmx,
+    project_context,
+    project_view,
+)
+from evolution.selectors import prompts_for_labeling
+from evolution.services.seeds import render_dialogue
+from labeling import selectors
+from labeling.models import Grade, Sample
+from labeling.services.generate import label_job_start, sample_regenerate
+from labeling.services.review import (
+    label_settings_get,
+    label_settings_update,
+    sample_claim_next,
+    sample_review,
+    sample_verify,
+)
+
+PAGE = 50
+
+
+def _weights(request: HttpRequest, prefix: str, model, project) -> dict[str, float]:
+    """Posted weights `<prefix>-<key>`; an unreadable number is named, not guessed."""
+    out = {}
+    for term in model.objects.filter(project=project):
+        raw = request.POST.get(f"{prefix}-{term.key}")
+        if raw is None or raw == "":
+            continue
+        try:
+            out[term.key] = float(raw)
+        except ValueError:
+            raise ValidationError(
+                {prefix: _("“%(v)s” is not a number (%(k)s).") % {"v": raw, "k": term.key}}
+            ) from None
+    return out
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def label_home(request: HttpRequest, project) -> HttpResponse:
+    context = project_context(
+        request,
+        stats=selectors.label_stats(project=project),
+        settings=label_settings_get(project=project),
+        scenes=Scene.objects.filter(project=project),
+        sources=SourceType.objects.filter(project=project),
+        task_types=TaskType.objects.filter(project=project),
+        endpoints=ModelEndpoint.objects.filter(project=project),
+        approved=prompts_for_labeling(project=project).count(),
+        grades=Grade.choices,
+    )
+    return render(request, "labeling/home.html", context)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def label_start(request: HttpRequest, project) -> HttpResponse:
+    endpoint = ModelEndpoint.objects.filter(
+        project=project, pk=int_or_invalid(request.POST.get("endpoint"))
+    ).first()
+    try:
+        if endpoint is None:
+            raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
+        job = label_job_start(
+            project=project,
+            count=int_or_invalid(request.POST.get("count")),
+            endpoint=endpoint,
+            actor=request.user,
+            scene_weights=_weights(request, "scene", Scene, project),
+            source_weights=_weights(request, "source", SourceType, project),
+            task_weights=_weights(request, "task", TaskType, project),
+            judge=request.POST.get("judge") == "on",
+            seed=int_or_invalid(request.POST.get("seed") or 0),
+        )
+    except ValidationError as error:
+        for field, problems in error_messages(error).items():
+            messages.error(request, f"{field}: {' '.join(problems)}")
+        return redirect("labeling:label_home", slug=project.slug)
+    return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def label_settings(request: HttpRequest, project) -> HttpResponse:
+    data = {
+        "second_pass": request.POST.get("second_pass") == "on",
+        "double_share": request.POST.get("double_share", ""),
+        "assignment_minutes": request.POST.get("assignment_minutes", ""),
+    }
+    try:
+        label_settings_update(
+            project=project,
+            data=data,
+            revision=int_or_invalid(request.POST.get("revision")),
+            actor=request.user,
+        )
+    except ValidationError as error:
+        for field, problems in error_messages(error).items():
+            messages.error(request, f"{field}: {' '.join(problems)}")
+    except ConflictError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Label settings saved."))
+    return redirect("labeling:label_home", slug=project.slug)
+
+
+def _review_context(request, project, sample, *, error=None, typed=None) -> dict:
+    return project_context(
+        request,
+        sample=sample,
+        dialogue_text=render_dialogue(sample.dialogue) if sample else "",
+        grades=Grade.choices,
+        errors=error or {},
+        typed=typed,
+        left=Sample.objects.filter(project=project, state=Sample.State.READY).count(),
+    )
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+@vary_on_headers("HX-Request")
+def review_queue(request: HttpRequest, project) -> HttpResponse:
+    """The sample this annotator holds, or the next free one, claimed for them."""
+    sample = sample_claim_next(project=project, annotator=request.user)
+    if sample is not None:
+        sample = Sample.objects.select_related("dialogue", "prompt", "task_type").get(pk=sample.pk)
+    return render(request, "labeling/review.html", _review_context(request, project, sample))
+
+
+@project_view(Role.ANNOTATOR)
+@require_POST
+def review_act(request: HttpRequest, project, pk: int) -> HttpResponse:
+    """One form: grade, then accept or reject (named buttons); the next sample follows."""
+    sample = get_object_or_404(
+        Sample.objects.select_related("dialogue", "prompt", "task_type"), pk=pk, project=project
+    )
+    decision = next((d for d in ("accept", "reject") if d in request.POST), "")
+    try:
+        sample_review(
+            sample=sample,
+            revision=int_or_invalid(request.POST.get("revision")),
+            actor=request.user,
+            decision=decision,
+            grade=request.POST.get("grade", ""),
+            output=request.POST.get("output"),
+            reason=request.POST.get("reason", ""),
+        )
+    except (ValidationError, ConflictError) as problem:
+        errors = (
+            error_messages(problem)
+            if isinstance(problem, ValidationError)
+            else {"general": [str(problem)]}
+        )
+        sample.refresh_from_db()
+        context = _review_context(
+            request, project, sample, error=errors, typed=request.POST.get("output")
+        )
+        if is_htmx(request):
+            return render(request, "labeling/review.html#panel", context)
+        return render(request, "labeling/review.html", context, status=400)
+    if is_htmx(request):
+        following = sample_claim_next(project=project, annotator=request.user)
+        if following is not None:
+            following = Sample.objects.select_related("dialogue", "prompt", "task_type").get(
+                pk=following.pk
+            )
+        context = _review_context(request, project, following)
+        context["done"] = sample
+        return render(request, "labeling/review.html#panel", context)
+    messages.success(request, _("Saved. Next sample."))
+    return redirect("labeling:review_queue", slug=project.slug)
+
+
+@project_view(Role.ANNOTATOR)
+@require_POST
+def sample_regenerate_view(request: HttpRequest, project, pk: int) -> HttpResponse:
+    sample = get_object_or_404(Sample, pk=pk, project=project)
+    try:
+        sample_regenerate(sample=sample, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ConflictError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("The model runs again on this sample; its output comes back to the queue.")
+        )
+    return redirect("labeling:review_queue", slug=project.slug)
+
+
+@project_view(Role.LEAD)
+@require_GET
+def verify_queue(request: HttpRequest, project) -> HttpResponse:
+    samples = selectors.verify_queue(project=project).select_related("reviewed_by", "dialogue")
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        samples = samples.filter(id__gt=int(after))
+    rows = list(samples[: PAGE + 1])
+    context = project_context(
+        request,
+        samples=rows[:PAGE],
+        next_after=rows[PAGE - 1].pk if len(rows) > PAGE else None,
+        left=selectors.verify_queue(project=project).count(),
+    )
+    return render(request, "labeling/verify.html", context)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def verify_act(request: HttpRequest, project, pk: int) -> HttpResponse:
+    sample = get_object_or_404(Sample, pk=pk, project=project)
+    decision = next((d for d in ("confirm", "return") if d in request.POST), "")
+    try:
+        sample_verify(
+            sample=sample,
+            revision=int_or_invalid(request.POST.get("revision")),
+            actor=request.user,
+            decision=decision,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ConflictError as error:
+        messages.error(request, str(error))
+    return redirect(reverse("labeling:verify_queue", args=[project.slug]))
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def sample_list(request: HttpRequest, project) -> HttpResponse:
+    state = request.GET.get("state", "")
+    task_type = request.GET.get("task_type", "")
+    samples = selectors.sample_list(project=project, state=state, task_type=task_type)
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        samples = samples.filter(id__gt=int(after))
+    rows = list(samples.select_related("reviewed_by")[: PAGE + 1])
+    context = project_context(
+        request,
+        samples=rows[:PAGE],
+        next_after=rows[PAGE - 1].pk if len(rows) > PAGE else None,
+        state=state,
+        task_type=task_type,
+        states=Sample.State.choices,
+        task_types=TaskType.objects.filter(project=project),
+    )
+    return render(request, "labeling/samples.html", context)
