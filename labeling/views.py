@@ -35,6 +35,7 @@ from labeling.services.review import (
 )
 
 PAGE = 50
+LEFT_CAP = 10_000
 
 
 def _weights(request: HttpRequest, prefix: str, model, project) -> dict[str, float]:
@@ -122,16 +123,26 @@ def label_settings(request: HttpRequest, project) -> HttpResponse:
     return redirect("labeling:label_home", slug=project.slug)
 
 
-def _review_context(request, project, sample, *, error=None, typed=None) -> dict:
+def _review_context(request, project, sample, *, error=None, typed=None, grade="") -> dict:
     return project_context(
         request,
         sample=sample,
+        chosen_grade=grade or (sample.grade if sample else ""),
         dialogue_text=render_dialogue(sample.dialogue) if sample else "",
         grades=Grade.choices,
         errors=error or {},
         typed=typed,
-        left=Sample.objects.filter(project=project, state=Sample.State.READY).count(),
+        left=_left(project),
+        left_cap=LEFT_CAP,
     )
+
+
+def _left(project) -> int:
+    """How many samples wait; counted up to a cap, since an exact count of a million rows on
+    every decision would cost more than the page itself."""
+    waiting = Sample.objects.filter(project=project, state=Sample.State.READY)
+    n = waiting.order_by()[: LEFT_CAP + 1].count()
+    return n  # LEFT_CAP + 1 means "more than LEFT_CAP"
 
 
 @project_view(Role.ANNOTATOR)
@@ -171,7 +182,12 @@ def review_act(request: HttpRequest, project, pk: int) -> HttpResponse:
         )
         sample.refresh_from_db()
         context = _review_context(
-            request, project, sample, error=errors, typed=request.POST.get("output")
+            request,
+            project,
+            sample,
+            error=errors,
+            typed=request.POST.get("output"),
+            grade=request.POST.get("grade", ""),
         )
         if is_htmx(request):
             return render(request, "labeling/review.html#panel", context)

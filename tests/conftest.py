@@ -10,6 +10,8 @@ from curation.models import Project, Role
 from curation.services.taxonomy import taxonomy_seed_project
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
+pytest_plugins = ["tests.support.labels"]
+
 
 @dataclass
 class Team:

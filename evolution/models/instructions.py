@@ -56,6 +56,8 @@ class Instruction(models.Model):
         indexes = [
             models.Index(fields=["project", "state", "id"], name="instruction_queue"),
             models.Index(fields=["project", "task_type", "state"], name="instruction_task"),
+            # The counts per state under a scene filter read this index alone.
+            models.Index(fields=["project", "scene", "state"], name="instruction_scene"),
         ]
 
     def __str__(self) -> str:

@@ -227,8 +227,15 @@ def _generate(sample: Sample, endpoint: ModelEndpoint, item: JobItem | None) -> 
         "rendered_input": rendered,
         "endpoint": endpoint,
     }
+    params = {}
+    if sample.formats == ["json"] and endpoint.json_mode != "prompt":
+        # Ask for JSON mode where the endpoint has it; the answer is checked either way and
+        # kept even when it is not JSON.
+        params["response_format"] = {"type": "json_object"}
     try:
-        result = llm_chat(endpoint=endpoint, messages=messages, kind="label", job_item=item)
+        result = llm_chat(
+            endpoint=endpoint, messages=messages, kind="label", params=params, job_item=item
+        )
     except LLMError as error:
         changes.update(
             model_output="",

@@ -25,9 +25,12 @@
   }
 
   // A one-item screen (label review) starts with its item focused, ready for the keyboard.
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelector("[data-autofocus]")?.focus();
-  });
+  const autofocus = () => document.querySelector("[data-autofocus]")?.focus();
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", autofocus);
+  } else {
+    autofocus();
+  }
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;

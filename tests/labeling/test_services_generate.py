@@ -54,6 +54,8 @@ def test_a_label_job_samples_by_weight_and_pre_annotates(team, labels):
     assert sample.model_output and sample.output == sample.model_output
     assert sample.prompt_tokens > 0 and sample.completion_tokens > 0
     assert sample.judge_grade in ("high", "medium", "low") and sample.judge_reason
+    # JSON prompts run in the endpoint's JSON mode: their outputs parse.
+    assert {s.output_check for s in samples if s.formats == ["json"]} == {""}
 
 
 def test_the_same_seed_draws_the_same_sample_and_a_second_job_draws_others(team, labels):
@@ -93,7 +95,7 @@ def test_bad_input_is_named(team, labels):
     assert not Job.objects.exists()
 
 
-def test_a_failed_model_call_is_kept_marked_and_can_be_regenerated(team, labels, fake):
+def test_a_failed_model_call_is_kept_marked_and_can_be_regenerated(team, labels):
     dead = ModelEndpoint.objects.create(
         project=team.project,
         name="dead",

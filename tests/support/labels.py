@@ -1,4 +1,5 @@
-"""A project with approved prompts (JSON and free text) and dialogues in two scenes."""
+"""Fixtures of the label stage: a project with approved prompts (JSON and free text) and
+dialogues in two scenes. Registered for every test by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.factories import DialogueFactory
 
 
 @pytest.fixture(scope="module")
-def fake():
+def label_llm():
     with FakeLLMServer(latency_ms=0) as server:
         yield server
 
@@ -30,7 +31,7 @@ def approved_prompt(project, task_key: str, output_format: str, text: str) -> Pr
 
 
 @pytest.fixture
-def labels(team, fake):
+def labels(team, label_llm):
     """The team's project with two approved prompts, 40 dialogues (30 renting, 10 buying) and
     an endpoint on the LLM test server."""
     project = team.project
@@ -52,6 +53,6 @@ def labels(team, fake):
             ],
         )
     endpoint = ModelEndpoint.objects.create(
-        project=project, name="fake", base_url=fake.url, model="fake-chat"
+        project=project, name="fake", base_url=label_llm.url, model="fake-chat"
     )
     return {"endpoint": endpoint, "json": json_prompt, "text": text_prompt}
