@@ -278,6 +278,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Curate customer-service dialogues into fine-tuning data.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A sample's grade and the judge's grade share one choice set.
+    "ENUM_NAME_OVERRIDES": {"GradeEnum": "labeling.models.samples.Grade"},
 }
 
 # --- Security ----------------------------------------------------------------------------------
