@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -87,7 +87,17 @@ def sample_claim_next(*, project: Project, annotator) -> Sample | None:
     ):
         with transaction.atomic():
             candidates = Sample.objects.filter(project=project).filter(pool).filter(free)
-            if pool != Q(state=S.READY):
+            if pool == Q(state=S.READY):
+                # Left alone, the planner walks the primary key from the start of the table and
+                # crosses every reviewed sample (1.6 s at 1,000,000); the first ready id, read off
+                # the queue index, tells it where the ready ones begin.
+                first = (
+                    Sample.objects.filter(project=project, state=S.READY)
+                    .order_by("id")
+                    .values("id")[:1]
+                )
+                candidates = candidates.filter(id__gte=Subquery(first))
+            else:
                 # A second grade comes from someone else, and only once.
                 candidates = candidates.exclude(annotations__annotator=annotator).exclude(
                     pk__in=Annotation.objects.filter(sample__project=project, sample__double=True)
