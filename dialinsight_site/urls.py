@@ -21,4 +21,5 @@ urlpatterns = [
     path("p/", include("curation.urls")),
     path("p/", include("evolution.urls")),
     path("p/", include("labeling.urls")),
+    path("p/", include("metrics.urls")),
 ]

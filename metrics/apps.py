@@ -7,3 +7,6 @@ class MetricsConfig(AppConfig):
 
     name = "metrics"
     verbose_name = _("Metrics")
+
+    def ready(self) -> None:
+        from metrics.services import versions  # noqa: F401 - registers the freeze job kind

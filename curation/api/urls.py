@@ -5,6 +5,7 @@ from evolution.api.instructions import InstructionViewSet
 from evolution.api.operators import OperatorViewSet
 from evolution.api.prompts import PromptViewSet, TemplatePartViewSet
 from labeling.api import SampleViewSet
+from metrics.api import VersionViewSet
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -23,5 +24,6 @@ router.register(rf"{_P}/operators", OperatorViewSet, basename="operator")
 router.register(rf"{_P}/template-parts", TemplatePartViewSet, basename="templatepart")
 router.register(rf"{_P}/prompts", PromptViewSet, basename="prompt")
 router.register(rf"{_P}/samples", SampleViewSet, basename="sample")
+router.register(rf"{_P}/versions", VersionViewSet, basename="version")
 
 urlpatterns = router.urls

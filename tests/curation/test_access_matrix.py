@@ -60,6 +60,12 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "labeling:sample_regenerate": {"POST": A},
     "labeling:verify_queue": {"GET": L},
     "labeling:verify_act": {"POST": L},
+    "metrics:version_list": {"GET": A, "POST": L},
+    "metrics:version_compare": {"GET": A},
+    "metrics:version_detail": {"GET": A},
+    "metrics:version_act": {"POST": L},
+    "metrics:version_download": {"GET": L},
+    "metrics:dashboard": {"GET": L},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},
@@ -108,6 +114,13 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "sample-start": {"POST": L},
     "sample-stats": {"GET": A},
     "sample-review-settings": {"GET": A, "PATCH": L},
+    "version-list": {"GET": A, "POST": L},
+    "version-detail": {"GET": A},
+    "version-freeze": {"POST": L},
+    "version-submit": {"POST": L},
+    "version-decide": {"POST": L},
+    "version-export": {"GET": L},
+    "version-manifest": {"GET": L},
 }
 for _kind in ("scene", "sourcetype", "servicerole", "tasktype"):
     EXPECTED[f"{_kind}-list"] = {"GET": A, "POST": L}
@@ -142,6 +155,8 @@ def url_for(name: str, kwargs: set[str], project, pk=999999) -> str:
             values[key] = project.slug
         elif key == "kind":
             values[key] = "scenes"
+        elif key == "fmt":
+            values[key] = "openai"
         elif key == "pk":
             values[key] = pk
         else:
@@ -225,7 +240,12 @@ def test_annotators_can_read_what_annotators_may_read(team):
     sample = Sample.objects.create(
         project=team.project, dialogue=dialogue, prompt=prompt, task_type=prompt.task_type
     )
+    from metrics.models import DatasetVersion
+
+    version = DatasetVersion.objects.create(project=team.project, name="v")
     pks = {
+        "metrics:version_detail": version.pk,
+        "version-detail": version.pk,
         "sample-detail": sample.pk,
         "evolution:instruction_lineage": instruction.pk,
         "instruction-detail": instruction.pk,

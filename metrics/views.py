@@ -1,0 +1,185 @@
+"""Dataset version screens: list and compose, one version (metrics like the paper's Table 3,
+freeze / submit / approve, export), two versions side by side, and the quality dashboard."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from curation.exceptions import ConflictError
+from curation.models import Role, Scene, TaskType
+from curation.views.common import error_messages, int_or_invalid, project_context, project_view
+from labeling.models import Grade, Sample
+from metrics import export, selectors
+from metrics.models import DatasetVersion
+from metrics.services.export import version_export, version_manifest
+from metrics.services.versions import (
+    version_create,
+    version_decide,
+    version_freeze,
+    version_samples,
+    version_submit,
+)
+
+
+@project_view(Role.ANNOTATOR)
+@require_http_methods(["GET", "POST"])
+def version_list(request: HttpRequest, project) -> HttpResponse:
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        if not request.project_role.allows(Role.LEAD):
+            raise PermissionDenied
+        post = request.POST
+        top_n = post.get("top_n", "").strip()
+        try:
+            version = version_create(
+                project=project,
+                name=post.get("name", ""),
+                description=post.get("description", ""),
+                actor=request.user,
+                filters={
+                    "states": post.getlist("states"),
+                    "grades": post.getlist("grades"),
+                    "task_types": post.getlist("task_types"),
+                    "scenes": post.getlist("scenes"),
+                    "since": post.get("since", ""),
+                    "until": post.get("until", ""),
+                },
+                top_n=int(top_n) if top_n.isdigit() else None,
+                embedding=post.get("embedding", "tokens") or "tokens",
+            )
+        except ValidationError as error:
+            errors, status = error_messages(error), 400
+        else:
+            return redirect("metrics:version_detail", slug=project.slug, pk=version.pk)
+    context = project_context(
+        request,
+        versions=selectors.version_list(project=project),
+        errors=errors,
+        values=request.POST if errors else None,
+        task_types=TaskType.objects.filter(project=project),
+        scenes=Scene.objects.filter(project=project),
+        grades=Grade.choices,
+        states=[(Sample.State.ACCEPTED, _("accepted")), (Sample.State.REJECTED, _("rejected"))],
+    )
+    return render(request, "metrics/versions.html", context, status=status)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def version_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
+    version = get_object_or_404(selectors.version_list(project=project), pk=pk)
+    context = project_context(
+        request,
+        version=version,
+        rows=[selectors.table3_row(version)],
+        filters=selectors.filters_shown(version.filters),
+        freeze_job=(
+            selectors.version_freeze_job(version=version)
+            if version.state == DatasetVersion.State.FREEZING
+            else None
+        ),
+        matching=(
+            version_samples(project=project, filters=version.filters).count()
+            if not version.frozen
+            else None
+        ),
+        preview=selectors.version_preview(version=version),
+        formats=export.FORMATS,
+        task_bars=selectors.bars((version.metrics or {}).get("task_types", {})),
+        format_bars=selectors.bars((version.metrics or {}).get("output_formats", {})),
+        others=selectors.version_list(project=project).exclude(pk=version.pk).exclude(metrics={}),
+    )
+    return render(request, "metrics/version.html", context)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def version_act(request: HttpRequest, project, pk: int) -> HttpResponse:
+    version = get_object_or_404(DatasetVersion, pk=pk, project=project)
+    revision = int_or_invalid(request.POST.get("revision"))
+    try:
+        if "freeze" in request.POST:
+            job = version_freeze(version=version, revision=revision, actor=request.user)
+            return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+        if "submit" in request.POST:
+            version_submit(version=version, revision=revision, actor=request.user)
+        elif "approve" in request.POST or "reject" in request.POST:
+            version_decide(
+                version=version,
+                revision=revision,
+                actor=request.user,
+                decision="approve" if "approve" in request.POST else "reject",
+                note=request.POST.get("note", ""),
+            )
+    except ValidationError as error:
+        messages.error(request, " ".join(sum(error_messages(error).values(), [])))
+    except (ConflictError, PermissionDenied) as error:
+        messages.error(request, str(error))
+    return redirect("metrics:version_detail", slug=project.slug, pk=version.pk)
+
+
+@project_view(Role.LEAD)
+@require_GET
+def version_download(request: HttpRequest, project, pk: int, fmt: str) -> HttpResponse:
+    version = get_object_or_404(
+        DatasetVersion.objects.select_related("project", "decided_by"), pk=pk, project=project
+    )
+    try:
+        chunks = version_export(version=version, fmt=fmt)
+    except ValidationError as error:
+        messages.error(request, " ".join(sum(error_messages(error).values(), [])))
+        return redirect("metrics:version_detail", slug=project.slug, pk=version.pk)
+    if request.GET.get("manifest"):
+        body = json.dumps(version_manifest(version=version, fmt=fmt), ensure_ascii=False, indent=2)
+        response = HttpResponse(body, content_type="application/json")
+        name = f"{export.FILE_NAMES[fmt].format(name=version.pk)}.manifest.json"
+    else:
+        content_type = "application/jsonl" if fmt == "openai" else "application/json"
+        response = StreamingHttpResponse(chunks, content_type=f"{content_type}; charset=utf-8")
+        name = export.FILE_NAMES[fmt].format(name=f"version-{version.pk}")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def version_compare(request: HttpRequest, project) -> HttpResponse:
+    chosen = [int(i) for i in request.GET.getlist("v") if i.isdigit()][:4]
+    versions = list(selectors.version_list(project=project).filter(pk__in=chosen).order_by("id"))
+    context = project_context(
+        request,
+        rows=[selectors.table3_row(v) for v in versions],
+        versions=versions,
+        all_versions=selectors.version_list(project=project),
+        chosen=chosen,
+        task_names=sorted({k for v in versions for k in (v.metrics or {}).get("task_types", {})}),
+        format_names=sorted(
+            {k for v in versions for k in (v.metrics or {}).get("output_formats", {})}
+        ),
+    )
+    return render(request, "metrics/compare.html", context)
+
+
+@project_view(Role.LEAD)
+@require_GET
+def dashboard(request: HttpRequest, project) -> HttpResponse:
+    versions = selectors.measured_versions(project=project)
+    latest = versions[-1] if versions else None
+    context = project_context(
+        request,
+        rows=[selectors.table3_row(v) for v in versions],
+        latest=latest,
+        task_bars=selectors.bars((latest.metrics if latest else {}).get("task_types", {})),
+        format_bars=selectors.bars((latest.metrics if latest else {}).get("output_formats", {})),
+        quality_rows=[{"version": v, "bars": selectors.quality_bars(v)} for v in versions],
+        trend=selectors.trend_chart(versions),
+    )
+    return render(request, "metrics/dashboard.html", context)
