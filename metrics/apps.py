@@ -3,10 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MetricsConfig(AppConfig):
-    """Dataset versions and their quality metrics (issue 7)."""
+    """Dataset versions with their quality metrics, and the evaluation of models."""
 
     name = "metrics"
     verbose_name = _("Metrics")
 
     def ready(self) -> None:
-        from metrics.services import versions  # noqa: F401 - registers the freeze job kind
+        # Both register their job kinds.
+        from metrics.services import evaluation, versions  # noqa: F401

@@ -5,7 +5,8 @@ from evolution.api.instructions import InstructionViewSet
 from evolution.api.operators import OperatorViewSet
 from evolution.api.prompts import PromptViewSet, TemplatePartViewSet
 from labeling.api import SampleViewSet
-from metrics.api import VersionViewSet
+from metrics.api.evaluation import EvalRunViewSet, JudgePromptViewSet, TestSetViewSet
+from metrics.api.versions import VersionViewSet
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -25,5 +26,8 @@ router.register(rf"{_P}/template-parts", TemplatePartViewSet, basename="template
 router.register(rf"{_P}/prompts", PromptViewSet, basename="prompt")
 router.register(rf"{_P}/samples", SampleViewSet, basename="sample")
 router.register(rf"{_P}/versions", VersionViewSet, basename="version")
+router.register(rf"{_P}/test-sets", TestSetViewSet, basename="testset")
+router.register(rf"{_P}/eval-runs", EvalRunViewSet, basename="evalrun")
+router.register(rf"{_P}/judge-prompts", JudgePromptViewSet, basename="judgeprompt")
 
 urlpatterns = router.urls

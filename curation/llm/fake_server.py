@@ -855,7 +855,15 @@ def chat_contents(request: dict, kind: str | None = None, n: int = 1) -> list[st
     )
     digest = hashlib.sha256(
         json.dumps(
-            {"messages": messages, "format": request.get("response_format"), "kind": kind},
+            {
+                "messages": messages,
+                "format": request.get("response_format"),
+                "kind": kind,
+                # Another model, or another seed, answers otherwise (as real ones do): two
+                # models evaluated on one test set differ, a judge asked again may too.
+                "model": request.get("model"),
+                "seed": request.get("seed"),
+            },
             sort_keys=True,
             ensure_ascii=False,
             default=str,

@@ -25,6 +25,7 @@ from metrics import community, embeddings, quality
 from metrics.models import FREEZE_JOB, DatasetVersion, VersionItem
 from metrics.services.bulk import rows_copy
 from metrics.services.compute import backend_for, metrics_compute, vectors_cached
+from metrics.services.evaluation import held_out_q
 
 V = DatasetVersion.State
 FREEZE = FREEZE_JOB
@@ -67,8 +68,11 @@ def _clean_filters(project: Project, raw: dict) -> dict:
 
 
 def version_samples(*, project: Project, filters: dict) -> QuerySet[Sample]:
-    """The samples a version's filters choose, in id order."""
-    samples = Sample.objects.filter(project=project, state__in=filters.get("states") or STATES)
+    """The samples a version's filters choose, in id order; never one whose dialogue or prompt
+    a test set holds out."""
+    samples = Sample.objects.filter(
+        project=project, state__in=filters.get("states") or STATES
+    ).exclude(held_out_q(project=project))
     if filters.get("grades"):
         samples = samples.filter(grade__in=filters["grades"])
     if filters.get("task_types"):

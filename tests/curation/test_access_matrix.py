@@ -66,6 +66,15 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "metrics:version_act": {"POST": L},
     "metrics:version_download": {"GET": L},
     "metrics:dashboard": {"GET": L},
+    "metrics:evaluation": {"GET": A},
+    "metrics:testset_new": {"POST": L},
+    "metrics:testset_detail": {"GET": A},
+    "metrics:run_new": {"POST": L},
+    "metrics:run_detail": {"GET": A},
+    "metrics:run_act": {"POST": L},
+    "metrics:answer_detail": {"GET": A},
+    "metrics:run_export": {"GET": A},
+    "metrics:judge_prompt": {"GET": A, "POST": L},
     # API
     "project-detail": {"GET": A, "PUT": P, "PATCH": P},
     "membership-list": {"GET": A, "POST": P},
@@ -121,6 +130,20 @@ EXPECTED: dict[str, dict[str, Role]] = {
     "version-decide": {"POST": L},
     "version-export": {"GET": L},
     "version-manifest": {"GET": L},
+    "testset-list": {"GET": A, "POST": L},
+    "testset-detail": {"GET": A},
+    "testset-distribution": {"GET": A},
+    "testset-overlap": {"GET": A},
+    "testset-items": {"GET": A},
+    "evalrun-list": {"GET": A, "POST": L},
+    "evalrun-detail": {"GET": A},
+    "evalrun-table": {"GET": A},
+    "evalrun-answers": {"GET": A},
+    "evalrun-retry": {"POST": L},
+    "evalrun-reliability": {"POST": L},
+    "evalrun-export": {"GET": A},
+    "judgeprompt-list": {"GET": A},
+    "judgeprompt-detail": {"PUT": L},
 }
 for _kind in ("scene", "sourcetype", "servicerole", "tasktype"):
     EXPECTED[f"{_kind}-list"] = {"GET": A, "POST": L}
@@ -156,9 +179,13 @@ def url_for(name: str, kwargs: set[str], project, pk=999999) -> str:
         elif key == "kind":
             values[key] = "scenes"
         elif key == "fmt":
-            values[key] = "openai"
+            values[key] = "csv" if name == "metrics:run_export" else "openai"
+        elif key == "pk" and name == "judgeprompt-detail":
+            values[key] = "zh"
         elif key == "pk":
-            values[key] = pk
+            values[key] = pk[0] if isinstance(pk, tuple) else pk
+        elif key == "answer_pk":
+            values[key] = pk[1] if isinstance(pk, tuple) else pk
         else:
             raise AssertionError(f"{name}: no test value for URL kwarg {key}")
     return reverse(name, kwargs=values)
@@ -243,7 +270,27 @@ def test_annotators_can_read_what_annotators_may_read(team):
     from metrics.models import DatasetVersion
 
     version = DatasetVersion.objects.create(project=team.project, name="v")
+    from metrics.models import EvalAnswer, EvalRun, TestItem, TestSet
+
+    test_set = TestSet.objects.create(project=team.project, name="t", size=1, item_count=1)
+    item = TestItem.objects.create(
+        test_set=test_set, position=0, sample=sample, dialogue=dialogue, prompt=prompt,
+        task_type="reasoning", instruction="指令", input="输入", reference="参考",
+    )  # fmt: skip
+    run = EvalRun.objects.create(project=team.project, test_set=test_set, name="r")
+    answer = EvalAnswer.objects.create(run=run, item=item, judged="done", score=7)
     pks = {
+        "metrics:testset_detail": test_set.pk,
+        "testset-detail": test_set.pk,
+        "testset-distribution": test_set.pk,
+        "testset-overlap": test_set.pk,
+        "testset-items": test_set.pk,
+        "metrics:run_detail": run.pk,
+        "metrics:run_export": run.pk,
+        "metrics:answer_detail": (run.pk, answer.pk),
+        "evalrun-detail": run.pk,
+        "evalrun-answers": run.pk,
+        "evalrun-export": run.pk,
         "metrics:version_detail": version.pk,
         "version-detail": version.pk,
         "sample-detail": sample.pk,

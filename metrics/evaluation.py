@@ -1,0 +1,243 @@
+"""Model evaluation (paper §3.4), as pure computation (no Django): drawing a test set to target
+shares, the judge's score parsed and summarised with confidence intervals, and the judge's
+reliability (spread on re-judging, order and length bias).
+
+Every figure counts judged items only: an item whose judgement failed is reported as failed,
+never counted as a score of zero."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+# Two-sided 95 % Student t quantiles by degrees of freedom (1..30, then a few more); above
+# the last, the normal 1.96.
+_T95 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+    9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
+    17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064,
+    25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000,
+    120: 1.980,
+}  # fmt: skip
+
+
+def t95(df: int) -> float:
+    """The 95 % two-sided t quantile for `df` degrees of freedom (the next lower tabulated df
+    between 30 and 120: a slightly wider, never narrower, interval)."""
+    if df < 1:
+        raise ValueError("at least one degree of freedom")
+    if df in _T95:
+        return _T95[df]
+    if df > 120:
+        return 1.960
+    return _T95[max(k for k in _T95 if k <= df)]
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float | None
+    low: float | None  # the 95 % confidence interval of the mean
+    high: float | None
+    sd: float | None
+
+
+def summarise(scores: Sequence[float], bounds: tuple[float, float] | None = None) -> Summary:
+    """Mean, sample standard deviation and the t-based 95 % interval of the mean, the interval
+    cut to `bounds` (the score scale: with few items it can reach past it)."""
+    n = len(scores)
+    if n == 0:
+        return Summary(0, None, None, None, None)
+    mean = sum(scores) / n
+    if n == 1:
+        return Summary(1, mean, None, None, None)
+    sd = math.sqrt(sum((s - mean) ** 2 for s in scores) / (n - 1))
+    half = t95(n - 1) * sd / math.sqrt(n)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Summary(n, mean, low, high, sd)
+
+
+def summarise_by(
+    rows: Iterable[tuple[str, float]], bounds: tuple[float, float] | None = None
+) -> dict[str, Summary]:
+    """A summary per key of (key, score) pairs, keys in order of first appearance."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for key, score in rows:
+        groups[key].append(score)
+    return {key: summarise(values, bounds) for key, values in groups.items()}
+
+
+def allocate(count: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """`count` split across keys in proportion to `shares` (largest remainder, ties by key), so
+    the parts add up to `count` exactly. Keys with a share of 0 get nothing."""
+    positive = {k: float(v) for k, v in shares.items() if float(v) > 0}
+    total = sum(positive.values())
+    if count <= 0 or total <= 0:
+        return {k: 0 for k in shares}
+    exact = {k: count * v / total for k, v in positive.items()}
+    parts = {k: math.floor(v) for k, v in exact.items()}
+    left = count - sum(parts.values())
+    for key in sorted(positive, key=lambda k: (-(exact[k] - parts[k]), k))[:left]:
+        parts[key] += 1
+    return {k: parts.get(k, 0) for k in shares}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    task_type: str
+    output_format: str
+
+
+def draw(
+    candidates: Sequence[Candidate],
+    count: int,
+    *,
+    task_shares: Mapping[str, float],
+    format_shares: Mapping[str, float] | None = None,
+    seed: int = 0,
+) -> list[int]:
+    """Up to `count` candidate ids, without replacement, seeded: task types get their quota by
+    `task_shares` (a task type without enough candidates gives the rest to the others, in
+    proportion); within a task type, output formats by `format_shares` (all equal if none),
+    the same way. Ids come back in candidate order."""
+    by_task: dict[str, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        by_task[c.task_type].append(c)
+    wanted = {t: s for t, s in task_shares.items() if s > 0 and by_task.get(t)}
+    quotas = _fill(count, wanted, {t: len(by_task[t]) for t in wanted})
+    chosen: list[int] = []
+    for task, quota in sorted(quotas.items()):
+        pool = by_task[task]
+        by_format: dict[str, list[Candidate]] = defaultdict(list)
+        for c in pool:
+            by_format[c.output_format].append(c)
+        shares = {f: (format_shares or {}).get(f, 0.0 if format_shares else 1.0) for f in by_format}
+        if not any(shares.values()):
+            shares = {f: 1.0 for f in by_format}
+        per_format = _fill(quota, shares, {f: len(v) for f, v in by_format.items()})
+        for fmt, n in sorted(per_format.items()):
+            rng = random.Random(f"{seed}:{task}:{fmt}")
+            chosen.extend(c.id for c in rng.sample(by_format[fmt], n))
+    order = {c.id: i for i, c in enumerate(candidates)}
+    return sorted(chosen, key=order.__getitem__)
+
+
+def _fill(count: int, shares: Mapping[str, float], available: Mapping[str, int]) -> dict[str, int]:
+    """Allocate `count` by shares, capped by what is available; what a key cannot take goes to
+    the others in proportion, until all is placed or nothing is left."""
+    parts = {k: 0 for k in shares}
+    open_keys = {k for k, s in shares.items() if s > 0 and available.get(k, 0) > 0}
+    left = min(count, sum(available.get(k, 0) for k in open_keys))
+    while left > 0 and open_keys:
+        round_ = allocate(left, {k: shares[k] for k in open_keys})
+        placed = 0
+        for key, n in round_.items():
+            take = min(n, available[key] - parts[key])
+            parts[key] += take
+            placed += take
+            if parts[key] >= available[key]:
+                open_keys.discard(key)
+        left -= placed
+        if placed == 0:
+            break
+    return parts
+
+
+def shares_of(values: Iterable[str]) -> dict[str, float]:
+    """Each value's share, largest first (ties by name)."""
+    counted: dict[str, int] = defaultdict(int)
+    for value in values:
+        counted[value] += 1
+    total = sum(counted.values())
+    return {k: v / total for k, v in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+@dataclass(frozen=True)
+class Spread:
+    items: int  # items re-judged
+    judgements: int  # judgements compared (the first one and the repeats)
+    mean_sd: float | None  # mean over items of the scores' standard deviation
+    mean_range: float | None  # mean over items of max - min
+    identical: float | None  # share of items every judgement of which gave the same score
+
+
+def spread(scores_per_item: Sequence[Sequence[float]]) -> Spread:
+    """How much the judge's score moves when the same item is judged again."""
+    groups = [list(s) for s in scores_per_item if len(s) >= 2]
+    if not groups:
+        return Spread(0, 0, None, None, None)
+    sds, ranges, same = [], [], 0
+    for g in groups:
+        m = sum(g) / len(g)
+        sds.append(math.sqrt(sum((x - m) ** 2 for x in g) / (len(g) - 1)))
+        ranges.append(max(g) - min(g))
+        same += max(g) == min(g)
+    return Spread(
+        items=len(groups),
+        judgements=sum(len(g) for g in groups),
+        mean_sd=sum(sds) / len(sds),
+        mean_range=sum(ranges) / len(ranges),
+        identical=same / len(groups),
+    )
+
+
+def order_bias(pairs: Sequence[tuple[float, float]]) -> dict[str, float | int | None]:
+    """(score with the reference shown first, score with the answer shown first) per item:
+    the mean difference (answer-first minus reference-first), the mean absolute difference and
+    the share of items whose score changed."""
+    if not pairs:
+        return {"items": 0, "mean_shift": None, "mean_abs_shift": None, "changed": None}
+    diffs = [b - a for a, b in pairs]
+    return {
+        "items": len(pairs),
+        "mean_shift": sum(diffs) / len(diffs),
+        "mean_abs_shift": sum(abs(d) for d in diffs) / len(diffs),
+        "changed": sum(d != 0 for d in diffs) / len(diffs),
+    }
+
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Pearson's r, or None when either side does not vary (or fewer than 3 pairs)."""
+    n = len(xs)
+    if n != len(ys):
+        raise ValueError("xs and ys differ in length")
+    if n < 3:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx == 0 or syy == 0:
+        return None
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / math.sqrt(sxx * syy)
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1  # ties share their mean rank
+        i = j + 1
+    return ranks
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Spearman's rho (Pearson's r of the ranks, ties at their mean rank)."""
+    if len(xs) != len(ys):
+        raise ValueError("xs and ys differ in length")
+    return pearson(_ranks(xs), _ranks(ys))
+
+
+def length_bias(answer_lengths: Sequence[int], scores: Sequence[float]) -> dict:
+    """Does a longer answer get a higher score? Spearman's rho of answer length and score."""
+    return {"items": len(scores), "rho": spearman([float(x) for x in answer_lengths], scores)}

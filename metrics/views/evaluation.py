@@ -1,0 +1,329 @@
+"""Evaluation screens: test sets and runs with the models laid out like the paper's Table 4, a
+test set (its distribution, its overlap with versions), a run (results with intervals, failed
+judgements, the judge's reliability, every item), one answer, the judge prompt, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from curation.exceptions import ConflictError
+from curation.models import Job, ModelEndpoint, Role, TaskType
+from curation.selectors import job_progress
+from curation.views.common import (
+    error_messages,
+    int_or_invalid,
+    is_htmx,
+    project_context,
+    project_view,
+)
+from labeling.models import Grade
+from metrics import eval_prompts, selectors
+from metrics.models import DatasetVersion, EvalAnswer, EvalRun, TestSet
+from metrics.selectors import evaluation as reads
+from metrics.services.evaluation import (
+    evalrun_check_reliability,
+    evalrun_retry_failed,
+    evalrun_start,
+    judge_prompt_update,
+    judge_templates,
+    testset_create,
+)
+
+STOP_POLLING = 286
+EXPORT_FIELDS = [
+    "position",
+    "task_type",
+    "output_format",
+    "judged",
+    "score",
+    "reason",
+    "judge_error",
+    "answer_error",
+    "instruction",
+    "input",
+    "reference",
+    "answer",
+]
+
+
+def _floats(post, prefix: str) -> dict[str, str]:
+    """Form fields `<prefix><key>` with a value, as {key: value}."""
+    return {
+        name[len(prefix) :]: value.strip()
+        for name, value in post.items()
+        if name.startswith(prefix) and value.strip()
+    }
+
+
+def _home_context(request: HttpRequest, project, **extra) -> dict:
+    return project_context(
+        request,
+        test_sets=reads.test_sets(project=project),
+        runs=reads.runs(project=project),
+        table=reads.model_table(project=project),
+        endpoints=ModelEndpoint.objects.filter(project=project).order_by("name"),
+        versions=selectors.version_list(project=project).exclude(metrics={}),
+        task_types=TaskType.objects.filter(project=project),
+        grades=Grade.choices,
+        **extra,
+    )
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def evaluation_home(request: HttpRequest, project) -> HttpResponse:
+    return render(request, "metrics/evaluation.html", _home_context(request, project))
+
+
+@project_view(Role.LEAD)
+@require_POST
+def testset_new(request: HttpRequest, project) -> HttpResponse:
+    post = request.POST
+    try:
+        test_set = testset_create(
+            project=project,
+            name=post.get("name", ""),
+            description=post.get("description", ""),
+            size=int_or_invalid(post.get("size")),
+            task_shares=_floats(post, "task_"),
+            grades=post.getlist("grades"),
+            seed=int_or_invalid(post.get("seed") or 0),
+            hold_out_prompts=bool(post.get("hold_out_prompts")),
+            actor=request.user,
+        )
+    except ValidationError as error:
+        context = _home_context(
+            request, project, errors=error_messages(error), values=post, form="testset"
+        )
+        return render(request, "metrics/evaluation.html", context, status=400)
+    return redirect("metrics:testset_detail", slug=project.slug, pk=test_set.pk)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def testset_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
+    test_set = get_object_or_404(reads.test_sets(project=project), pk=pk)
+    page = Paginator(reads.test_items(test_set=test_set), 50).get_page(request.GET.get("page"))
+    context = project_context(
+        request,
+        test_set=test_set,
+        distribution=reads.testset_distribution(test_set=test_set),
+        overlap=reads.testset_overlap(test_set=test_set),
+        page=page,
+    )
+    return render(request, "metrics/testset.html", context)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def run_new(request: HttpRequest, project) -> HttpResponse:
+    post = request.POST
+    endpoints = ModelEndpoint.objects.filter(project=project)
+    versions = DatasetVersion.objects.filter(project=project)
+    try:
+        version_id = post.get("trained_on", "")
+        run = evalrun_start(
+            project=project,
+            test_set=TestSet.objects.filter(
+                project=project, pk=int_or_invalid(post.get("test_set"))
+            ).first(),
+            model_endpoint=endpoints.filter(pk=int_or_invalid(post.get("model_endpoint"))).first(),
+            judge_endpoint=endpoints.filter(pk=int_or_invalid(post.get("judge_endpoint"))).first(),
+            trained_on=(
+                versions.filter(pk=int_or_invalid(version_id)).first() if version_id else None
+            ),
+            trained_on_given=bool(version_id),
+            name=post.get("name", ""),
+            actor=request.user,
+        )
+    except ValidationError as error:
+        context = _home_context(
+            request, project, errors=error_messages(error), values=post, form="run"
+        )
+        return render(request, "metrics/evaluation.html", context, status=400)
+    return redirect("metrics:run_detail", slug=project.slug, pk=run.pk)
+
+
+def _run(project, pk: int) -> EvalRun:
+    return get_object_or_404(reads.runs(project=project), pk=pk)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+@vary_on_headers("HX-Request")  # the page and its polled part share a URL
+def run_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
+    run = _run(project, pk)
+    job = run.job
+    active = job is not None and job.status in Job.ACTIVE
+    if is_htmx(request):
+        context = project_context(request, run=run, job=job, active=active,
+                                  progress=job_progress(job=job) if job else None)  # fmt: skip
+        return render(
+            request, "metrics/run.html#progress", context, status=200 if active else STOP_POLLING
+        )
+    answers = reads.answers(run=run)
+    task = request.GET.get("task", "")
+    state = request.GET.get("judged", "")
+    if task:
+        answers = answers.filter(item__task_type=task)
+    if state in EvalAnswer.Judged.values:
+        answers = answers.filter(judged=state)
+    page = Paginator(answers, 50).get_page(request.GET.get("page"))
+    context = project_context(
+        request,
+        run=run,
+        job=job,
+        active=active,
+        progress=job_progress(job=job) if job else None,
+        summary=run.summary or reads.run_summary(run=run),
+        page=page,
+        task=task,
+        judged=state,
+        judged_choices=EvalAnswer.Judged.choices,
+        tasks=sorted((run.summary or {}).get("task_types", {})),
+    )
+    return render(request, "metrics/run.html", context)
+
+
+@project_view(Role.LEAD)
+@require_POST
+def run_act(request: HttpRequest, project, pk: int) -> HttpResponse:
+    run = _run(project, pk)
+    try:
+        if "retry" in request.POST:
+            evalrun_retry_failed(run=run, actor=request.user)
+        elif "reliability" in request.POST:
+            evalrun_check_reliability(
+                run=run,
+                actor=request.user,
+                items=int_or_invalid(request.POST.get("items") or 20),
+                repeats=int_or_invalid(request.POST.get("repeats") or 3),
+            )
+    except ValidationError as error:
+        messages.error(request, " ".join(sum(error_messages(error).values(), [])))
+    return redirect("metrics:run_detail", slug=project.slug, pk=run.pk)
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def answer_detail(request: HttpRequest, project, pk: int, answer_pk: int) -> HttpResponse:
+    run = _run(project, pk)
+    answer = get_object_or_404(reads.answers(run=run), pk=answer_pk)
+    context = project_context(request, run=run, answer=answer)
+    return render(request, "metrics/answer.html", context)
+
+
+def _export_rows(run: EvalRun) -> Iterator[dict]:
+    for a in reads.answers(run=run).iterator(chunk_size=500):
+        yield {
+            "position": a.item.position,
+            "task_type": a.item.task_type,
+            "output_format": a.item.output_format,
+            "judged": a.judged,
+            "score": a.score,
+            "reason": a.reason,
+            "judge_error": a.judge_error,
+            "answer_error": a.answer_error,
+            "instruction": a.item.instruction,
+            "input": a.item.input,
+            "reference": a.item.reference,
+            "answer": a.answer,
+        }
+
+
+def export_csv(run: EvalRun) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    yield "\ufeff"  # a BOM, so that spreadsheet programs read the Chinese as UTF-8
+    writer.writeheader()
+    for row in _export_rows(run):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def export_json(run: EvalRun) -> Iterator[str]:
+    head = {
+        "run": run.name,
+        "model": run.model_name,
+        "judge": run.judge_model,
+        "test_set": run.test_set.name,
+        "trained_on": run.trained_on.name if run.trained_on else None,
+        "summary": run.summary,
+        "reliability": run.reliability,
+    }
+    yield json.dumps(head, ensure_ascii=False)[:-1] + ', "items": ['
+    for n, row in enumerate(_export_rows(run)):
+        yield ("," if n else "") + json.dumps(row, ensure_ascii=False)
+    yield "]}"
+
+
+@project_view(Role.ANNOTATOR)
+@require_GET
+def run_export(request: HttpRequest, project, pk: int, fmt: str) -> HttpResponse:
+    run = _run(project, pk)
+    if fmt == "csv":
+        body, content_type = export_csv(run), "text/csv; charset=utf-8"
+    elif fmt == "json":
+        body, content_type = export_json(run), "application/json; charset=utf-8"
+    else:
+        return HttpResponse(f"unknown format {fmt!r}: csv or json", status=400)
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="eval-run-{run.pk}.{fmt}"'
+    return response
+
+
+@project_view(Role.ANNOTATOR)
+@require_http_methods(["GET", "POST"])
+def judge_prompt(request: HttpRequest, project) -> HttpResponse:
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        if not request.project_role.allows(Role.LEAD):
+            raise PermissionDenied
+        try:
+            judge_prompt_update(
+                project=project,
+                language=request.POST.get("language", ""),
+                template=request.POST.get("template", ""),
+                revision=int_or_invalid(request.POST.get("revision") or 0),
+                actor=request.user,
+            )
+        except ValidationError as error:
+            errors, status = error_messages(error), 400
+        except ConflictError as error:
+            errors, status = {"template": [str(error)]}, 409
+        else:
+            return redirect("metrics:judge_prompt", slug=project.slug)
+    saved = {p.language: p for p in project.judge_prompts.all()}
+    templates = judge_templates(project=project)
+    languages = [
+        {
+            "code": code,
+            "label": label,
+            "template": (
+                request.POST.get("template")
+                if errors and request.POST.get("language") == code
+                else templates[code]
+            ),
+            "revision": saved[code].revision if code in saved else 0,
+            "errors": errors if request.POST.get("language") == code else {},
+            "default": code not in saved,
+        }
+        for code, label in (("zh", "中文"), ("en", "English"))
+    ]
+    context = project_context(request, languages=languages, placeholders=eval_prompts.PLACEHOLDERS)
+    return render(request, "metrics/judge_prompt.html", context, status=status)
