@@ -102,28 +102,38 @@ def draw(
     format_shares: Mapping[str, float] | None = None,
     seed: int = 0,
 ) -> list[int]:
-    """Up to `count` candidate ids, without replacement, seeded: task types get their quota by
-    `task_shares` (a task type without enough candidates gives the rest to the others, in
-    proportion); within a task type, output formats by `format_shares` (all equal if none),
-    the same way. Ids come back in candidate order."""
-    by_task: dict[str, list[Candidate]] = defaultdict(list)
+    """Up to `count` candidate ids, without replacement, seeded. Each (task type, output format)
+    cell weighs its task type's share times its format's share among the formats that task
+    type has (all formats equal without `format_shares`; a format left out weighs 0); a cell
+    without enough candidates gives the rest to the others, in proportion. Ids come back in
+    candidate order."""
+    cells: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
     for c in candidates:
-        by_task[c.task_type].append(c)
-    wanted = {t: s for t, s in task_shares.items() if s > 0 and by_task.get(t)}
-    quotas = _fill(count, wanted, {t: len(by_task[t]) for t in wanted})
+        cells[(c.task_type, c.output_format)].append(c)
+    formats_of: dict[str, list[str]] = defaultdict(list)
+    for task, fmt in cells:
+        formats_of[task].append(fmt)
+
+    def format_share(fmt: str) -> float:
+        return 1.0 if not format_shares else float(format_shares.get(fmt, 0.0))
+
+    weights: dict[tuple[str, str], float] = {}
+    for task, fmt in cells:
+        task_share = float(task_shares.get(task, 0.0))
+        total = sum(format_share(f) for f in formats_of[task])
+        weights[(task, fmt)] = task_share * format_share(fmt) / total if total > 0 else 0.0
+    keys = {cell: f"{cell[0]}\x00{cell[1]}" for cell in cells}  # allocate() keys are str
+    quotas = _fill(
+        count,
+        {keys[c]: w for c, w in weights.items()},
+        {keys[c]: len(v) for c, v in cells.items()},
+    )
     chosen: list[int] = []
-    for task, quota in sorted(quotas.items()):
-        pool = by_task[task]
-        by_format: dict[str, list[Candidate]] = defaultdict(list)
-        for c in pool:
-            by_format[c.output_format].append(c)
-        shares = {f: (format_shares or {}).get(f, 0.0 if format_shares else 1.0) for f in by_format}
-        if not any(shares.values()):
-            shares = {f: 1.0 for f in by_format}
-        per_format = _fill(quota, shares, {f: len(v) for f, v in by_format.items()})
-        for fmt, n in sorted(per_format.items()):
-            rng = random.Random(f"{seed}:{task}:{fmt}")
-            chosen.extend(c.id for c in rng.sample(by_format[fmt], n))
+    for cell in sorted(cells):
+        n = quotas.get(keys[cell], 0)
+        if n:
+            rng = random.Random(f"{seed}:{cell[0]}:{cell[1]}")
+            chosen.extend(c.id for c in rng.sample(cells[cell], n))
     order = {c.id: i for i, c in enumerate(candidates)}
     return sorted(chosen, key=order.__getitem__)
 

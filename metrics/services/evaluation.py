@@ -19,6 +19,7 @@ from curation.models import Job, JobItem, ModelEndpoint, Project, TaskType
 from curation.services.audit import audit_record
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
+from evolution.models import TemplatePart
 from labeling.models import Grade, Sample
 from metrics import eval_prompts, evaluation
 from metrics.models import (
@@ -113,7 +114,10 @@ def testset_create(
         .order_by("id")
     )
     rows = list(candidates_qs.values_list("id", "task_type__key", "prompt__tasks"))
-    formats_seen = sorted({_format_of(t) for _, _, t in rows})
+    # Any output format a prompt can ask for (a multi-task prompt's formats joined by "+").
+    formats_seen = sorted(
+        {_format_of(t) for _, _, t in rows} | set(TemplatePart.OutputFormat.values)
+    )
     try:
         wanted_formats = _shares(format_shares, formats_seen, "format_shares")
     except ValidationError as error:

@@ -27,6 +27,7 @@ from curation.views.common import (
     project_context,
     project_view,
 )
+from evolution.models import TemplatePart
 from labeling.models import Grade
 from metrics import eval_prompts, selectors
 from metrics.models import DatasetVersion, EvalAnswer, EvalRun, TestSet
@@ -75,6 +76,7 @@ def _home_context(request: HttpRequest, project, **extra) -> dict:
         endpoints=ModelEndpoint.objects.filter(project=project).order_by("name"),
         versions=selectors.version_list(project=project).exclude(metrics={}),
         task_types=TaskType.objects.filter(project=project),
+        output_formats=TemplatePart.OutputFormat.choices,
         grades=Grade.choices,
         **extra,
     )
@@ -97,6 +99,7 @@ def testset_new(request: HttpRequest, project) -> HttpResponse:
             description=post.get("description", ""),
             size=int_or_invalid(post.get("size")),
             task_shares=_floats(post, "task_"),
+            format_shares=_floats(post, "format_"),
             grades=post.getlist("grades"),
             seed=int_or_invalid(post.get("seed") or 0),
             hold_out_prompts=bool(post.get("hold_out_prompts")),

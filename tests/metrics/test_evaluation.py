@@ -121,3 +121,19 @@ def test_the_order_check_swaps_the_two_blocks_only():
 def test_the_interval_is_cut_to_the_score_scale():
     s = evaluation.summarise([1, 10], bounds=(1, 10))  # the t interval spans -50 ... 62
     assert (s.low, s.high, s.mean) == (1, 10, 5.5)
+
+
+def test_a_format_left_out_is_never_drawn_and_its_task_s_share_moves_on():
+    candidates = (
+        [Candidate(i, "t1", "json") for i in range(30)]
+        + [Candidate(i, "t1", "table") for i in range(30, 60)]
+        + [Candidate(i, "t2", "list") for i in range(60, 90)]
+    )
+    ids = evaluation.draw(
+        candidates, 10, task_shares={"t1": 1, "t2": 1}, format_shares={"json": 1, "list": 1}
+    )
+    assert sum(i < 30 for i in ids) == 5 and sum(i >= 60 for i in ids) == 5
+    only_json = evaluation.draw(
+        candidates, 10, task_shares={"t1": 1, "t2": 1}, format_shares={"json": 1}
+    )
+    assert len(only_json) == 10 and all(i < 30 for i in only_json)

@@ -152,3 +152,16 @@ def test_the_api_draws_runs_filters_and_refuses_what_is_wrong(team, curated, lab
     assert (
         api(team.annotator).put(f"{base}/judge-prompts/en/", {}, format="json").status_code == 403
     )
+
+
+def test_the_screen_takes_output_format_shares(team, curated):  # noqa: F811
+    drawn = team.client("lead").post(
+        url(team, "testset_new"),
+        {"name": "json only", "size": 4, "grades": ["high"], "task_reasoning": "1",
+         "task_content-summarization": "1", "format_json": "1"},
+    )  # fmt: skip
+    assert drawn.status_code == 302
+    test_set = TestSet.objects.get()
+    assert test_set.format_shares == {"json": 1.0}
+    assert set(test_set.items.values_list("output_format", flat=True)) == {"json"}
+    assert test_set.item_count == 4
