@@ -53,6 +53,7 @@ def test_draw_a_test_set_run_a_model_and_read_table_4(
     job_run_here(job_id=run.job_id)  # the worker's part
     page.reload()
     expect(page.locator("#overall")).to_contain_text("6 of 6 judged")
+    page.screenshot(path=artifacts / "run.png", full_page=True)
     page.locator("#answers tbody tr a").first.click()
     expect(page.locator("#score")).to_contain_text("/ 10")
     page.goto(f"{base}/p/{slug}/evaluation/")
