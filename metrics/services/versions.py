@@ -67,12 +67,14 @@ def _clean_filters(project: Project, raw: dict) -> dict:
     return filters
 
 
-def version_samples(*, project: Project, filters: dict) -> QuerySet[Sample]:
+def version_samples(
+    *, project: Project, filters: dict, with_held_out: bool = False
+) -> QuerySet[Sample]:
     """The samples a version's filters choose, in id order; never one whose dialogue or prompt
-    a test set holds out."""
-    samples = Sample.objects.filter(
-        project=project, state__in=filters.get("states") or STATES
-    ).exclude(held_out_q(project=project))
+    a test set holds out (unless `with_held_out`, to count them)."""
+    samples = Sample.objects.filter(project=project, state__in=filters.get("states") or STATES)
+    if not with_held_out:
+        samples = samples.exclude(held_out_q(project=project))
     if filters.get("grades"):
         samples = samples.filter(grade__in=filters["grades"])
     if filters.get("task_types"):

@@ -76,6 +76,11 @@ def version_list(request: HttpRequest, project) -> HttpResponse:
 @require_GET
 def version_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
     version = get_object_or_404(selectors.version_list(project=project), pk=pk)
+    matching = held_out = None
+    if not version.frozen:
+        matching = version_samples(project=project, filters=version.filters).count()
+        every = version_samples(project=project, filters=version.filters, with_held_out=True)
+        held_out = every.count() - matching
     context = project_context(
         request,
         version=version,
@@ -86,11 +91,8 @@ def version_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
             if version.state == DatasetVersion.State.FREEZING
             else None
         ),
-        matching=(
-            version_samples(project=project, filters=version.filters).count()
-            if not version.frozen
-            else None
-        ),
+        matching=matching,
+        held_out=held_out,
         preview=selectors.version_preview(version=version),
         formats=export.FORMATS,
         task_bars=selectors.bars((version.metrics or {}).get("task_types", {})),

@@ -165,3 +165,14 @@ def test_the_screen_takes_output_format_shares(team, curated):  # noqa: F811
     assert test_set.format_shares == {"json": 1.0}
     assert set(test_set.items.values_list("output_format", flat=True)) == {"json"}
     assert test_set.item_count == 4
+
+
+def test_a_draft_version_shows_what_test_sets_hold_out(team, curated):  # noqa: F811
+    from metrics.services.evaluation import testset_create as draw
+    from metrics.services.versions import version_create
+
+    draw(project=team.project, name="held-out", size=3, actor=team.lead)
+    version = version_create(project=team.project, name="v", actor=team.lead)
+    page = team.client("lead").get(url(team, "version_detail", version.pk)).content.decode()
+    # 30 accepted: the three held-out prompts have two samples each.
+    assert "<dd data-matching>24</dd>" in page and "<dd data-held-out>6 " in page
