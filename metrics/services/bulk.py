@@ -28,11 +28,7 @@ def rows_copy(
     table. With `ignore_conflicts` a row that would break a unique constraint is skipped (the
     rows go through a temporary table, then INSERT ... ON CONFLICT DO NOTHING)."""
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(
-            [model(**dict(zip(fields, row, strict=True))) for row in rows],
-            batch_size=BATCH,
-            ignore_conflicts=ignore_conflicts,
-        )
+        rows_insert(model=model, fields=fields, rows=rows, ignore_conflicts=ignore_conflicts)
         return
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(
@@ -60,3 +56,19 @@ def rows_copy(
             cursor.execute(f"DROP TABLE {target}")
         if written >= ANALYZE_AFTER:
             cursor.execute(f"ANALYZE {table}")
+
+
+def rows_insert(
+    *,
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence],
+    ignore_conflicts: bool = False,
+) -> None:
+    """The same through bulk_create, for databases without COPY (foreign keys given as ids)."""
+    names = [model._meta.get_field(name).attname for name in fields]  # "version" -> version_id
+    model.objects.bulk_create(
+        [model(**dict(zip(names, row, strict=True))) for row in rows],
+        batch_size=BATCH,
+        ignore_conflicts=ignore_conflicts,
+    )

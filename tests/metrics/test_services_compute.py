@@ -68,3 +68,30 @@ def test_cached_vectors_come_back_bit_for_bit():
     vector = np.linspace(-1, 1, 384, dtype=np.float32)
     compute._cache_put("m", {"h": vector})
     assert np.array_equal(compute._cache_get("m", ["h", "missing"])["h"], vector)
+
+
+def test_without_copy_the_rows_go_through_bulk_create_with_foreign_keys_as_ids(team):
+    # The quick start's SQLite takes this path; foreign keys arrive as ids, as for COPY.
+    from labeling.models import Sample
+    from metrics.models import DatasetVersion, VersionItem
+    from metrics.services.bulk import rows_insert
+    from metrics.services.versions import ITEM_FIELDS
+    from tests.factories import DialogueFactory
+    from tests.metrics.test_services_versions import PROMPTS
+    from tests.support.labels import approved_prompt
+
+    version = DatasetVersion.objects.create(project=team.project, name="v")
+    prompt = approved_prompt(team.project, "reasoning", "json", PROMPTS[0])
+    sample = Sample.objects.create(
+        project=team.project, dialogue=DialogueFactory(project=team.project), prompt=prompt,
+        task_type=prompt.task_type,
+    )  # fmt: skip
+    row = (version.pk, 0, sample.pk, "p", "d", "i", "o", "reasoning", "json", "", "high")
+    rows_insert(model=VersionItem, fields=ITEM_FIELDS, rows=[row])
+    item = VersionItem.objects.get()
+    assert (item.version_id, item.sample_id, item.label_quality) == (version.pk, sample.pk, "high")
+    rows_insert(
+        model=TokenCount, fields=["tokenizer", "text_hash", "count"],
+        rows=[("q", "h", 1), ("q", "h", 2)], ignore_conflicts=True,
+    )  # fmt: skip
+    assert list(TokenCount.objects.values_list("count", flat=True)) == [1]
