@@ -106,7 +106,7 @@ class TestSetViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
 
     @action(detail=True, methods=["get"])
     def overlap(self, request, project_slug: str, pk: str):
-        return Response(reads.testset_overlap(test_set=self.get_object()))
+        return Response(self.get_object().overlap)
 
     @action(detail=True, methods=["get"])
     def items(self, request, project_slug: str, pk: str):

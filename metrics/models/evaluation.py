@@ -33,6 +33,9 @@ class TestSet(models.Model):
     hold_out_prompts = models.BooleanField(_("hold out the prompts too"), default=True)
     seed = models.IntegerField(default=0)
     item_count = models.PositiveIntegerField(default=0)
+    # What dataset versions also hold (metrics.selectors.evaluation.testset_overlap), worked out
+    # when the test set is drawn and again whenever a version is frozen.
+    overlap = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

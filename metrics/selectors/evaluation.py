@@ -78,11 +78,17 @@ def testset_overlap(*, test_set: TestSet) -> dict[str, int]:
     twice, a prompt written twice)."""
     items = test_items(test_set=test_set)
     versions = VersionItem.objects.filter(version__project=test_set.project_id)
+    if not versions.exists():
+        return dict.fromkeys(
+            ("same_dialogue", "same_prompt", "same_dialogue_text", "same_instruction_text"), 0
+        )
     same_dialogue = items.filter(dialogue__in=versions.values("sample__dialogue")).count()
     same_prompt = items.filter(prompt__in=versions.values("sample__prompt")).count()
     rows = [
         (render_dialogue(item.dialogue), item.instruction)
-        for item in items.select_related("dialogue").iterator(chunk_size=500)
+        for item in items.select_related("dialogue")
+        .only("instruction", "dialogue__turns")
+        .iterator(chunk_size=500)
     ]
     dialogues = _texts_held(versions, "dialogue", [d for d, _ in rows])
     prompts = _texts_held(versions, "prompt", [p for _, p in rows])

@@ -181,6 +181,7 @@ def testset_create(
             )
     except IntegrityError:
         raise ValidationError({"name": _("A test set of this name exists.")}) from None
+    testset_overlap_refresh(test_set=test_set)
     audit_record(
         actor=actor,
         action="testset.create",
@@ -188,6 +189,16 @@ def testset_create(
         project=project,
         after={"name": test_set.name, "items": len(chosen), "task_shares": wanted_tasks},
     )
+    return test_set
+
+
+def testset_overlap_refresh(*, test_set: TestSet) -> TestSet:
+    """Work out again what the project's dataset versions hold of the test set (at its draw
+    and at every version freeze: versions change only then), for its page to show."""
+    from metrics.selectors.evaluation import testset_overlap
+
+    test_set.overlap = testset_overlap(test_set=test_set)
+    TestSet.objects.filter(pk=test_set.pk).update(overlap=test_set.overlap)
     return test_set
 
 

@@ -22,10 +22,10 @@ from curation.services.revisions import revision_update
 from evolution.services.seeds import render_dialogue
 from labeling.models import Grade, Sample
 from metrics import community, embeddings, quality
-from metrics.models import FREEZE_JOB, DatasetVersion, VersionItem
+from metrics.models import FREEZE_JOB, DatasetVersion, TestSet, VersionItem
 from metrics.services.bulk import rows_copy
 from metrics.services.compute import backend_for, metrics_compute, vectors_cached
-from metrics.services.evaluation import held_out_q
+from metrics.services.evaluation import held_out_q, testset_overlap_refresh
 
 V = DatasetVersion.State
 FREEZE = FREEZE_JOB
@@ -296,6 +296,8 @@ def _snapshot(version: DatasetVersion, item: JobItem) -> dict[str, Any]:
             frozen_by_id=item.payload.get("actor"),
             frozen_at=timezone.now(),
         )
+    for test_set in TestSet.objects.filter(project=version.project):
+        testset_overlap_refresh(test_set=test_set)
     return {"samples": len(items)}
 
 

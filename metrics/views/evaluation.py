@@ -122,7 +122,7 @@ def testset_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
         request,
         test_set=test_set,
         distribution=reads.testset_distribution(test_set=test_set),
-        overlap=reads.testset_overlap(test_set=test_set),
+        overlap=test_set.overlap,
         page=page,
     )
     return render(request, "metrics/testset.html", context)

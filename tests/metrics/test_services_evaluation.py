@@ -148,7 +148,8 @@ def test_held_out_items_never_reach_a_version_and_versions_never_reach_a_test_se
     with pytest.raises(ValidationError) as error:
         services.testset_create(project=team.project, name="third", size=3, actor=team.lead)
     assert "outside every dataset version" in error.value.message_dict["size"][0]
-    assert reads.testset_overlap(test_set=test_set) == {
+    test_set.refresh_from_db()  # worked out again by the freeze
+    assert test_set.overlap == {
         "same_dialogue": 0, "same_prompt": 0, "same_dialogue_text": 0, "same_instruction_text": 0,
     }  # fmt: skip
 
@@ -162,7 +163,9 @@ def test_a_test_set_may_hold_out_its_dialogues_only(team, curated):
     assert left.count() == 27
     frozen(team)
     # Its prompts are in the version now: the overlap says so.
-    assert reads.testset_overlap(test_set=test_set)["same_prompt"] == 3
+    assert test_set.overlap["same_prompt"] == 0  # when it was drawn, no version held any
+    test_set.refresh_from_db()
+    assert test_set.overlap["same_prompt"] == 3
 
 
 def test_overlap_by_text_is_warned(team, curated):
@@ -176,7 +179,8 @@ def test_overlap_by_text_is_warned(team, curated):
         test_set.items.values_list("sample", flat=True)) and s.prompt_id not in set(
         test_set.items.values_list("prompt", flat=True)))).update(dialogue=twin)  # fmt: skip
     frozen(team)
-    overlap = reads.testset_overlap(test_set=test_set)
+    test_set.refresh_from_db()
+    overlap = test_set.overlap
     assert overlap["same_dialogue_text"] == 1 and overlap["same_dialogue"] == 0
 
 
