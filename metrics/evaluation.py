@@ -159,15 +159,6 @@ def _fill(count: int, shares: Mapping[str, float], available: Mapping[str, int])
     return parts
 
 
-def shares_of(values: Iterable[str]) -> dict[str, float]:
-    """Each value's share, largest first (ties by name)."""
-    counted: dict[str, int] = defaultdict(int)
-    for value in values:
-        counted[value] += 1
-    total = sum(counted.values())
-    return {k: v / total for k, v in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))}
-
-
 @dataclass(frozen=True)
 class Spread:
     items: int  # items re-judged

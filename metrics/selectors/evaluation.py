@@ -12,7 +12,7 @@ from django.db.models.functions import MD5
 
 from curation.models import Project
 from evolution.services.seeds import render_dialogue
-from metrics import evaluation
+from metrics import evaluation, quality
 from metrics.models import EvalAnswer, EvalRun, TestItem, TestSet, VersionItem
 
 J = EvalAnswer.Judged
@@ -35,7 +35,7 @@ def testset_distribution(*, test_set: TestSet) -> dict[str, list[dict]]:
         ("task_types", 0, test_set.task_shares),
         ("output_formats", 1, test_set.format_shares),
     ):
-        realised = evaluation.shares_of(r[index] for r in rows)
+        realised = quality.shares([r[index] for r in rows])
         total = sum(target.values()) or 0
         names = list(realised) + sorted(set(target) - set(realised))
         out[key] = [
