@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from labeling import sampling
+
 # Two-sided 95 % Student t quantiles by degrees of freedom (1..30, then a few more); above
 # the last, the normal 1.96.
 _T95 = {
@@ -72,21 +74,6 @@ def summarise_by(
     return {key: summarise(values, bounds) for key, values in groups.items()}
 
 
-def allocate(count: int, shares: Mapping[str, float]) -> dict[str, int]:
-    """`count` split across keys in proportion to `shares` (largest remainder, ties by key), so
-    the parts add up to `count` exactly. Keys with a share of 0 get nothing."""
-    positive = {k: float(v) for k, v in shares.items() if float(v) > 0}
-    total = sum(positive.values())
-    if count <= 0 or total <= 0:
-        return {k: 0 for k in shares}
-    exact = {k: count * v / total for k, v in positive.items()}
-    parts = {k: math.floor(v) for k, v in exact.items()}
-    left = count - sum(parts.values())
-    for key in sorted(positive, key=lambda k: (-(exact[k] - parts[k]), k))[:left]:
-        parts[key] += 1
-    return {k: parts.get(k, 0) for k in shares}
-
-
 @dataclass(frozen=True)
 class Candidate:
     id: int
@@ -122,41 +109,17 @@ def draw(
         task_share = float(task_shares.get(task, 0.0))
         total = sum(format_share(f) for f in formats_of[task])
         weights[(task, fmt)] = task_share * format_share(fmt) / total if total > 0 else 0.0
-    keys = {cell: f"{cell[0]}\x00{cell[1]}" for cell in cells}  # allocate() keys are str
-    quotas = _fill(
-        count,
-        {keys[c]: w for c, w in weights.items()},
-        {keys[c]: len(v) for c, v in cells.items()},
-    )
+    # The label stage's allocation: largest remainder, and what a cell cannot take goes to the
+    # others in proportion.
+    quotas = sampling.allocate(count, weights, {cell: len(v) for cell, v in cells.items()})
     chosen: list[int] = []
     for cell in sorted(cells):
-        n = quotas.get(keys[cell], 0)
+        n = quotas.get(cell, 0)
         if n:
             rng = random.Random(f"{seed}:{cell[0]}:{cell[1]}")
             chosen.extend(c.id for c in rng.sample(cells[cell], n))
     order = {c.id: i for i, c in enumerate(candidates)}
     return sorted(chosen, key=order.__getitem__)
-
-
-def _fill(count: int, shares: Mapping[str, float], available: Mapping[str, int]) -> dict[str, int]:
-    """Allocate `count` by shares, capped by what is available; what a key cannot take goes to
-    the others in proportion, until all is placed or nothing is left."""
-    parts = {k: 0 for k in shares}
-    open_keys = {k for k, s in shares.items() if s > 0 and available.get(k, 0) > 0}
-    left = min(count, sum(available.get(k, 0) for k in open_keys))
-    while left > 0 and open_keys:
-        round_ = allocate(left, {k: shares[k] for k in open_keys})
-        placed = 0
-        for key, n in round_.items():
-            take = min(n, available[key] - parts[key])
-            parts[key] += take
-            placed += take
-            if parts[key] >= available[key]:
-                open_keys.discard(key)
-        left -= placed
-        if placed == 0:
-            break
-    return parts
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,11 @@ class Prompt(models.Model):
     def multi_task(self) -> bool:
         return len(self.tasks) > 1
 
+    @property
+    def output_format(self) -> str:
+        """Its output formats, one per task, joined by "+" ("json", "json+table")."""
+        return "+".join(t.get("output_format", "") for t in (self.tasks or [{}]))
+
 
 class PromptRevision(models.Model):
     """The text of a prompt before a person edited it."""

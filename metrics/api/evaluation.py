@@ -20,10 +20,8 @@ from metrics.services.evaluation import (
     evalrun_retry_failed,
     evalrun_start,
     judge_prompt_update,
-    judge_templates,
     testset_create,
 )
-from metrics.views.evaluation import export_csv, export_json
 
 
 class TestSetSerializer(serializers.ModelSerializer):
@@ -265,12 +263,17 @@ class EvalRunViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
     @action(detail=True, methods=["get"])
     def export(self, request, project_slug: str, pk: str):
         fmt = request.query_params.get("format", "json")
-        writers = {"csv": (export_csv, "text/csv"), "json": (export_json, "application/json")}
+        writers = {
+            "csv": (reads.run_export_csv, "text/csv"),
+            "json": (reads.run_export_json, "application/json"),
+        }
         if fmt not in writers:
             raise ValidationError({"format": "csv or json"})
         run = self.get_object()
         writer, content_type = writers[fmt]
-        response = StreamingHttpResponse(writer(run), content_type=f"{content_type}; charset=utf-8")
+        response = StreamingHttpResponse(
+            writer(run=run), content_type=f"{content_type}; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="eval-run-{run.pk}.{fmt}"'
         return response
 
@@ -303,7 +306,7 @@ class JudgePromptViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
                 "revision": saved[code].revision if code in saved else 0,
                 "default": code not in saved,
             }
-            for code, template in judge_templates(project=self.project).items()
+            for code, template in reads.judge_templates(project=self.project).items()
         ]
         return Response(self.get_serializer(rows, many=True).data)
 

@@ -13,9 +13,9 @@ from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import JobSerializer
 from curation.models import Role
-from metrics import export, selectors
+from metrics import selectors
 from metrics.models import DatasetVersion
-from metrics.services.export import version_export, version_manifest
+from metrics.services.export import export_file_name, version_export, version_manifest
 from metrics.services.versions import (
     version_create,
     version_decide,
@@ -128,7 +128,7 @@ class VersionViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
         version = self.get_object()
         chunks = version_export(version=version, fmt=fmt)
         response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
-        name = export.FILE_NAMES[fmt].format(name=f"version-{version.pk}")
+        name = export_file_name(version=version, fmt=fmt)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 

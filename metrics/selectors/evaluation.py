@@ -4,7 +4,11 @@ comparison of models, the judge's reliability, and the answers for drill-down an
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
+from collections.abc import Iterator
 from dataclasses import asdict
 
 from django.db.models import Count, Q, QuerySet
@@ -12,8 +16,8 @@ from django.db.models.functions import MD5
 
 from curation.models import Project
 from evolution.services.seeds import render_dialogue
-from metrics import evaluation, quality
-from metrics.models import EvalAnswer, EvalRun, TestItem, TestSet, VersionItem
+from metrics import eval_prompts, evaluation, quality
+from metrics.models import EvalAnswer, EvalRun, JudgePrompt, TestItem, TestSet, VersionItem
 
 J = EvalAnswer.Judged
 SCALE = (1.0, 10.0)  # the judge's scores
@@ -98,6 +102,12 @@ def testset_overlap(*, test_set: TestSet) -> dict[str, int]:
         "same_dialogue_text": sum(_md5(d) in dialogues for d, _ in rows),
         "same_instruction_text": sum(_md5(p) in prompts for _, p in rows),
     }
+
+
+def judge_templates(*, project: Project) -> dict[str, str]:
+    """The project's judge templates by language, the defaults where none was saved."""
+    saved = dict(JudgePrompt.objects.filter(project=project).values_list("language", "template"))
+    return {lang: saved.get(lang, default) for lang, default in eval_prompts.JUDGE.items()}
 
 
 def runs(*, project: Project) -> QuerySet[EvalRun]:
@@ -190,3 +200,71 @@ def model_table(*, project: Project, test_set: TestSet | None = None) -> dict:
         for r in chosen
     ]
     return {"tasks": tasks, "rows": rows}
+
+
+EXPORT_FIELDS = [
+    "position",
+    "task_type",
+    "output_format",
+    "judged",
+    "score",
+    "reason",
+    "judge_error",
+    "answer_error",
+    "instruction",
+    "input",
+    "reference",
+    "answer",
+]
+
+
+def _export_rows(run: EvalRun) -> Iterator[dict]:
+    for a in answers(run=run).iterator(chunk_size=500):
+        yield {
+            "position": a.item.position,
+            "task_type": a.item.task_type,
+            "output_format": a.item.output_format,
+            "judged": a.judged,
+            "score": a.score,
+            "reason": a.reason,
+            "judge_error": a.judge_error,
+            "answer_error": a.answer_error,
+            "instruction": a.item.instruction,
+            "input": a.item.input,
+            "reference": a.item.reference,
+            "answer": a.answer,
+        }
+
+
+def run_export_csv(*, run: EvalRun) -> Iterator[str]:
+    """Every answer of the run as CSV rows, streamed."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    yield "\ufeff"  # a BOM, so that spreadsheet programs read the Chinese as UTF-8
+    writer.writeheader()
+    for row in _export_rows(run):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def run_export_json(*, run: EvalRun) -> Iterator[str]:
+    """The run (models, summary, reliability) and every answer as one JSON object, streamed."""
+    head = {
+        "run": run.name,
+        "model": run.model_name,
+        "judge": run.judge_model,
+        "test_set": run.test_set.name,
+        "trained_on": run.trained_on.name if run.trained_on else None,
+        "summary": run.summary,
+        "reliability": run.reliability,
+    }
+    yield "{" + ", ".join(
+        f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in head.items()
+    )
+    yield ', "items": ['
+    for n, row in enumerate(_export_rows(run)):
+        yield ("," if n else "") + json.dumps(row, ensure_ascii=False)
+    yield "]}"

@@ -19,7 +19,7 @@ from curation.models import Job, JobItem, ModelEndpoint, Project, TaskType
 from curation.services.audit import audit_record
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
-from evolution.models import TemplatePart
+from evolution.models import Prompt, TemplatePart
 from labeling.models import Grade, Sample
 from metrics import eval_prompts, evaluation
 from metrics.models import (
@@ -32,6 +32,12 @@ from metrics.models import (
     TestItem,
     TestSet,
     VersionItem,
+)
+from metrics.selectors.evaluation import (
+    judge_templates,
+    run_reliability,
+    run_summary,
+    testset_overlap,
 )
 
 MAX_ITEMS = 5000
@@ -107,17 +113,19 @@ def testset_create(
     except ValidationError as error:
         errors.update(error.message_dict)
         wanted_tasks = {}
-    candidates_qs = (
+    rows = list(
         Sample.objects.filter(project=project, state=Sample.State.ACCEPTED, grade__in=grades)
         .exclude(_in_versions_q(project, prompts=hold_out_prompts))
-        .select_related("task_type", "prompt")
         .order_by("id")
+        .values_list("id", "task_type__key", "prompt_id")
     )
-    rows = list(candidates_qs.values_list("id", "task_type__key", "prompt__tasks"))
+    # Each prompt's formats once, not once per sample.
+    format_of = {
+        p.pk: p.output_format
+        for p in Prompt.objects.filter(pk__in={r[2] for r in rows}).only("id", "tasks")
+    }
     # Any output format a prompt can ask for (a multi-task prompt's formats joined by "+").
-    formats_seen = sorted(
-        {_format_of(t) for _, _, t in rows} | set(TemplatePart.OutputFormat.values)
-    )
+    formats_seen = sorted(set(format_of.values()) | set(TemplatePart.OutputFormat.values))
     try:
         wanted_formats = _shares(format_shares, formats_seen, "format_shares")
     except ValidationError as error:
@@ -126,8 +134,8 @@ def testset_create(
     if errors:
         raise ValidationError(errors)
     candidates = [
-        evaluation.Candidate(id=pk, task_type=task, output_format=_format_of(t))
-        for pk, task, t in rows
+        evaluation.Candidate(id=pk, task_type=task, output_format=format_of[prompt])
+        for pk, task, prompt in rows
     ]
     chosen = evaluation.draw(
         candidates, int(size), task_shares=wanted_tasks, format_shares=wanted_formats, seed=seed
@@ -170,7 +178,7 @@ def testset_create(
                         dialogue_id=by_id[pk].dialogue_id,
                         prompt_id=by_id[pk].prompt_id,
                         task_type=by_id[pk].task_type.key,
-                        output_format=_format_of(by_id[pk].prompt.tasks),
+                        output_format=by_id[pk].prompt.output_format,
                         instruction=by_id[pk].instruction or by_id[pk].prompt.text,
                         input=by_id[pk].rendered_input,
                         reference=by_id[pk].output,
@@ -195,28 +203,12 @@ def testset_create(
 def testset_overlap_refresh(*, test_set: TestSet) -> TestSet:
     """Work out again what the project's dataset versions hold of the test set (at its draw
     and at every version freeze: versions change only then), for its page to show."""
-    from metrics.selectors.evaluation import testset_overlap
-
     test_set.overlap = testset_overlap(test_set=test_set)
     TestSet.objects.filter(pk=test_set.pk).update(overlap=test_set.overlap)
     return test_set
 
 
-def _format_of(tasks) -> str:
-    return "+".join(t.get("output_format", "") for t in (tasks or [{}]))
-
-
 # -- the judge prompt ----------------------------------------------------------------------
-
-
-def judge_template(*, project: Project, language: str) -> JudgePrompt | None:
-    return JudgePrompt.objects.filter(project=project, language=language).first()
-
-
-def judge_templates(*, project: Project) -> dict[str, str]:
-    """The project's judge templates by language, the defaults where none was saved."""
-    saved = dict(JudgePrompt.objects.filter(project=project).values_list("language", "template"))
-    return {lang: saved.get(lang, default) for lang, default in eval_prompts.JUDGE.items()}
 
 
 @transaction.atomic
@@ -471,8 +463,6 @@ def _answer_and_judge(item: JobItem) -> dict[str, Any]:
 
 
 def _summarise(job: Job) -> None:
-    from metrics.selectors.evaluation import run_summary
-
     run = EvalRun.objects.get(pk=job.params["run"])
     EvalRun.objects.filter(pk=run.pk).update(summary=run_summary(run=run))
 
@@ -501,8 +491,6 @@ def _recheck(item: JobItem) -> dict[str, Any]:
 
 
 def _reliability(job: Job) -> None:
-    from metrics.selectors.evaluation import run_reliability
-
     run = EvalRun.objects.get(pk=job.params["run"])
     EvalRun.objects.filter(pk=run.pk).update(reliability=run_reliability(run=run))
 

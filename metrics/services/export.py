@@ -30,6 +30,11 @@ def dataset_name(version: DatasetVersion) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip("-") or f"version-{version.pk}"
 
 
+def export_file_name(*, version: DatasetVersion, fmt: str) -> str:
+    """The file the export is saved as; its manifest names it ("file")."""
+    return export.FILE_NAMES[fmt].format(name=dataset_name(version))
+
+
 def version_export(*, version: DatasetVersion, fmt: str) -> Iterator[str]:
     """The version's data in `fmt`, as text chunks; only approved versions are exported."""
     if fmt not in export.FORMATS:
@@ -54,7 +59,7 @@ def version_manifest(*, version: DatasetVersion, fmt: str) -> dict:
     name = dataset_name(version)
     manifest = {
         "dataset": name,
-        "file": export.FILE_NAMES[fmt].format(name=name),
+        "file": export_file_name(version=version, fmt=fmt),
         "format": fmt,
         "project": version.project.slug,
         "version": {"id": version.pk, "name": version.name},

@@ -168,7 +168,6 @@ def version_freeze(
 
 
 def _item(sample: Sample, position: int) -> VersionItem:
-    tasks = sample.prompt.tasks or [{}]
     return VersionItem(
         version_id=0,
         position=position,
@@ -178,7 +177,7 @@ def _item(sample: Sample, position: int) -> VersionItem:
         rendered_input=sample.rendered_input,
         output=sample.output,
         task_type=sample.task_type.key,
-        output_format="+".join(t.get("output_format", "") for t in tasks),
+        output_format=sample.prompt.output_format,
         scene=sample.scene.key if sample.scene else "",
         label_quality=sample.grade,
     )

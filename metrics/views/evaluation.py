@@ -4,11 +4,6 @@ judgements, the judge's reliability, every item), one answer, the judge prompt, 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -37,25 +32,10 @@ from metrics.services.evaluation import (
     evalrun_retry_failed,
     evalrun_start,
     judge_prompt_update,
-    judge_templates,
     testset_create,
 )
 
 STOP_POLLING = 286
-EXPORT_FIELDS = [
-    "position",
-    "task_type",
-    "output_format",
-    "judged",
-    "score",
-    "reason",
-    "judge_error",
-    "answer_error",
-    "instruction",
-    "input",
-    "reference",
-    "answer",
-]
 
 
 def _floats(post, prefix: str) -> dict[str, str]:
@@ -227,61 +207,14 @@ def answer_detail(request: HttpRequest, project, pk: int, answer_pk: int) -> Htt
     return render(request, "metrics/answer.html", context)
 
 
-def _export_rows(run: EvalRun) -> Iterator[dict]:
-    for a in reads.answers(run=run).iterator(chunk_size=500):
-        yield {
-            "position": a.item.position,
-            "task_type": a.item.task_type,
-            "output_format": a.item.output_format,
-            "judged": a.judged,
-            "score": a.score,
-            "reason": a.reason,
-            "judge_error": a.judge_error,
-            "answer_error": a.answer_error,
-            "instruction": a.item.instruction,
-            "input": a.item.input,
-            "reference": a.item.reference,
-            "answer": a.answer,
-        }
-
-
-def export_csv(run: EvalRun) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
-    yield "\ufeff"  # a BOM, so that spreadsheet programs read the Chinese as UTF-8
-    writer.writeheader()
-    for row in _export_rows(run):
-        writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
-
-
-def export_json(run: EvalRun) -> Iterator[str]:
-    head = {
-        "run": run.name,
-        "model": run.model_name,
-        "judge": run.judge_model,
-        "test_set": run.test_set.name,
-        "trained_on": run.trained_on.name if run.trained_on else None,
-        "summary": run.summary,
-        "reliability": run.reliability,
-    }
-    yield json.dumps(head, ensure_ascii=False)[:-1] + ', "items": ['
-    for n, row in enumerate(_export_rows(run)):
-        yield ("," if n else "") + json.dumps(row, ensure_ascii=False)
-    yield "]}"
-
-
 @project_view(Role.ANNOTATOR)
 @require_GET
 def run_export(request: HttpRequest, project, pk: int, fmt: str) -> HttpResponse:
     run = _run(project, pk)
     if fmt == "csv":
-        body, content_type = export_csv(run), "text/csv; charset=utf-8"
+        body, content_type = reads.run_export_csv(run=run), "text/csv; charset=utf-8"
     elif fmt == "json":
-        body, content_type = export_json(run), "application/json; charset=utf-8"
+        body, content_type = reads.run_export_json(run=run), "application/json; charset=utf-8"
     else:
         return HttpResponse(f"unknown format {fmt!r}: csv or json", status=400)
     response = StreamingHttpResponse(body, content_type=content_type)
@@ -312,7 +245,7 @@ def judge_prompt(request: HttpRequest, project) -> HttpResponse:
         else:
             return redirect("metrics:judge_prompt", slug=project.slug)
     saved = {p.language: p for p in project.judge_prompts.all()}
-    templates = judge_templates(project=project)
+    templates = reads.judge_templates(project=project)
     languages = [
         {
             "code": code,

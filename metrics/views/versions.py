@@ -18,7 +18,7 @@ from curation.views.common import error_messages, int_or_invalid, project_contex
 from labeling.models import Grade, Sample
 from metrics import export, selectors
 from metrics.models import DatasetVersion
-from metrics.services.export import version_export, version_manifest
+from metrics.services.export import export_file_name, version_export, version_manifest
 from metrics.services.versions import (
     version_create,
     version_decide,
@@ -139,14 +139,14 @@ def version_download(request: HttpRequest, project, pk: int, fmt: str) -> HttpRe
     except ValidationError as error:
         messages.error(request, " ".join(sum(error_messages(error).values(), [])))
         return redirect("metrics:version_detail", slug=project.slug, pk=version.pk)
+    name = export_file_name(version=version, fmt=fmt)
     if request.GET.get("manifest"):
         body = json.dumps(version_manifest(version=version, fmt=fmt), ensure_ascii=False, indent=2)
         response = HttpResponse(body, content_type="application/json")
-        name = f"{export.FILE_NAMES[fmt].format(name=version.pk)}.manifest.json"
+        name = f"{name}.manifest.json"
     else:
         content_type = "application/jsonl" if fmt == "openai" else "application/json"
         response = StreamingHttpResponse(chunks, content_type=f"{content_type}; charset=utf-8")
-        name = export.FILE_NAMES[fmt].format(name=f"version-{version.pk}")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

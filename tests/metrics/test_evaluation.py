@@ -37,19 +37,6 @@ def test_summaries_per_key():
     assert by["a"].mean == 3 and by["a"].n == 2 and by["b"].n == 1
 
 
-def test_largest_remainder_allocation_adds_up():
-    assert evaluation.allocate(10, {"a": 1, "b": 1, "c": 1}) == {"a": 4, "b": 3, "c": 3}
-    # 3.5, 1.75, 1.75: floors 3, 1, 1; the two left go to the largest remainders (b, c).
-    assert evaluation.allocate(7, {"a": 0.5, "b": 0.25, "c": 0.25, "d": 0}) == {
-        "a": 3,
-        "b": 2,
-        "c": 2,
-        "d": 0,
-    }
-    # 1/3 each of 4: floors 1, 1, 1; the one left goes to the first key on a tie.
-    assert evaluation.allocate(4, {"b": 1, "a": 1, "c": 1}) == {"b": 1, "a": 2, "c": 1}
-
-
 def test_draw_meets_task_shares_and_gives_a_short_task_s_rest_to_the_others():
     candidates = (
         [Candidate(i, "summary", "json") for i in range(0, 50)]

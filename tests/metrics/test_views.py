@@ -56,6 +56,11 @@ def test_compose_freeze_submit_approve_and_export_on_screens(team, labelled):  #
     assert len(lines) == 3 and json.loads(lines[0])["messages"][0]["role"] == "user"
     manifest = lead.get(url(team, "version_download", version.pk, "alpaca"), {"manifest": 1})
     assert manifest.json()["content_hash"] == version.content_hash
+    # The manifest names the file the export is saved as.
+    alpaca = lead.get(url(team, "version_download", version.pk, "alpaca"))
+    saved_as = alpaca["Content-Disposition"].split('filename="')[1].rstrip('"')
+    assert saved_as == manifest.json()["file"] == "beike-v1.0.alpaca.json"
+    assert manifest["Content-Disposition"].endswith('"beike-v1.0.alpaca.json.manifest.json"')
 
 
 def test_annotators_read_versions_but_cannot_approve(team, labelled):  # noqa: F811
