@@ -150,7 +150,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from metrics import tokens
+    from curation.llm import tokens
     from metrics.models import EmbeddingCache, TokenCount
     from metrics.services.compute import backend_for
 

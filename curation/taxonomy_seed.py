@@ -46,6 +46,19 @@ SERVICE_ROLES: tuple[Term, ...] = (
     Term("home-advisor", "Home advisor", "家居顾问"),
 )
 
+# The scenes each service role works in (the paper's roles by business line); leads edit it.
+ROLE_SCENES: dict[str, tuple[str, ...]] = {
+    "real-estate-agent": ("buying", "selling", "renting"),
+    "home-designer": ("home-improvement",),
+    "rental-cloud-manager": ("renting",),
+    "lease-asset-manager": ("renting",),
+    "customer-manager": ("buying", "selling", "home-improvement"),
+    "home-advisor": ("home-improvement",),
+}
+
+# The task type a prompt of two or more tasks has (paper's Table 5).
+MULTI_TASK = "multi-task-integration"
+
 TASK_TYPES: tuple[Term, ...] = (
     Term(
         "information-extraction",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from curation import dialogue_text
 from curation.exceptions import ConflictError
 from curation.models import ModelEndpoint, Role, Scene, SourceType, TaskType
 from curation.views.common import (
@@ -22,7 +23,6 @@ from curation.views.common import (
     project_view,
 )
 from evolution.selectors import prompts_for_labeling
-from evolution.services.seeds import render_dialogue
 from labeling import selectors
 from labeling.models import Grade, Sample
 from labeling.services.generate import label_job_start, sample_regenerate
@@ -128,7 +128,7 @@ def _review_context(request, project, sample, *, error=None, typed=None, grade="
         request,
         sample=sample,
         chosen_grade=grade or (sample.grade if sample else ""),
-        dialogue_text=render_dialogue(sample.dialogue) if sample else "",
+        dialogue_text=dialogue_text.render(sample.dialogue.turns) if sample else "",
         grades=Grade.choices,
         errors=error or {},
         typed=typed,

@@ -2,7 +2,7 @@
 
 Three backends, named as on the command line (`--embedding tokens|minilm|endpoint:NAME`):
 
-- ``tokens`` (default, as in the paper): `TokenTfidf`, the text's Qwen tokens (metrics.tokens)
+- ``tokens`` (default, as in the paper): `TokenTfidf`, the text's Qwen tokens (curation.llm.tokens)
   as a bag of token counts hashed into 384 buckets, TF-IDF weighted. Downloads nothing and
   loads nothing but the tokenizer. Its IDF is *fixed*, not fitted on the texts being embedded:
   a token's weight is ``ln(1 + rank / 1000)``, its rank in Qwen's BPE merge table. BPE merges
@@ -49,7 +49,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from metrics import tokens
+from curation.llm import tokens
 
 # 384 buckets: on the measured pairs as good as 4,096 (docs/embedding-thresholds.md, "The
 # width"), and the pair pass over 80,000 distinct prompts takes ~13 s instead of ~2 minutes.

@@ -18,14 +18,28 @@ from curation.services.llm import ENDPOINT_FIELDS
 class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
-        fields = ["slug", "name", "description", "created_at", "revision"]
-        read_only_fields = ["created_at", "revision"]
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "domain_zh",
+            "domain_en",
+            "training_system_prompt",
+            "created_at",
+            "revision",
+        ]
+        read_only_fields = ["created_at", "revision", "training_system_prompt"]
         extra_kwargs = {"slug": {"required": False, "validators": []}}
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
+    domain_zh = serializers.CharField(allow_blank=True, required=False, max_length=100)
+    domain_en = serializers.CharField(allow_blank=True, required=False, max_length=100)
+    training_system_prompt = serializers.CharField(
+        allow_blank=True, required=False, max_length=4000, trim_whitespace=False
+    )
     revision = serializers.IntegerField(help_text="The revision you read; a newer one is a 409.")
 
 

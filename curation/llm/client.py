@@ -41,6 +41,11 @@ class LLMOutputError(LLMError):
     """The model answered, but not in the shape that was asked for."""
 
 
+class LLMContextError(LLMError):
+    """The input would not fit the model's context window with room for the answer: it is not
+    sent (a provider would cut it, or refuse it after charging for it)."""
+
+
 @dataclass(frozen=True)
 class EndpointConfig:
     key: str  # identifies the endpoint for its limits, e.g. "endpoint:12"

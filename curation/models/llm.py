@@ -21,6 +21,11 @@ class ModelEndpoint(models.Model):
     api_key_env = models.CharField(_("API key variable"), max_length=100, blank=True)
     temperature = models.FloatField(_("temperature"), default=0.7)
     max_tokens = models.PositiveIntegerField(_("max tokens"), default=1024)
+    # The model's context window in tokens, where known: an input that would not fit with
+    # max_tokens of answer is refused with the reason, never cut.
+    context_tokens = models.PositiveIntegerField(
+        _("context window (tokens)"), null=True, blank=True
+    )
     max_concurrency = models.PositiveIntegerField(_("concurrent requests"), default=8)
     requests_per_minute = models.PositiveIntegerField(
         _("requests per minute"), null=True, blank=True

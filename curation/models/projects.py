@@ -25,6 +25,12 @@ class Project(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     description = models.TextField(_("description"), blank=True)
+    # The business the dialogues come from ("房产经纪", "酒店预订"): starter template parts, seed,
+    # evolution and judge prompts name it instead of assuming real estate.
+    domain_zh = models.CharField(_("domain (Chinese)"), max_length=100, blank=True)
+    domain_en = models.CharField(_("domain (English)"), max_length=100, blank=True)
+    # The system message of every exported training sample (empty: none).
+    training_system_prompt = models.TextField(_("system prompt of the training data"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )
@@ -39,6 +45,12 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def domain(self, language: str) -> str:
+        """The project's domain in `language` ("zh" or "en"), a neutral phrase when unset."""
+        if language.startswith("zh"):
+            return self.domain_zh or self.domain_en or "客户服务"
+        return self.domain_en or self.domain_zh or "customer service"
 
 
 class Membership(models.Model):

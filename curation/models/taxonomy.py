@@ -60,6 +60,10 @@ class SourceType(TaxonomyTerm):
 
 class ServiceRole(TaxonomyTerm):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="service_roles")
+    # The scenes the role works in: prompts and seeds pair a role only with these.
+    scenes = models.ManyToManyField(
+        Scene, blank=True, related_name="roles", verbose_name=_("scenes")
+    )
 
     class Meta(TaxonomyTerm.Meta):
         constraints = [

@@ -44,6 +44,8 @@ def demo_seed(*, password: str, llm_url: str = DEMO_LLM_URL) -> Project:
                 "Demo dialogues between agents and customers "
                 "(buying, selling, renting, home improvement)."
             ),
+            "domain_zh": "房产经纪",
+            "domain_en": "real-estate brokerage",
             "created_by": users["admin"],
         },
     )

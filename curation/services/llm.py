@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from curation import job_kinds
-from curation.llm import client
+from curation.llm import client, tokens
 from curation.llm.limits import EndpointLimiter, Limits
 from curation.llm.safety import UnsafeURL, check_base_url
 from curation.models import (
@@ -40,6 +40,7 @@ ENDPOINT_FIELDS = [
     "api_key_env",
     "temperature",
     "max_tokens",
+    "context_tokens",
     "max_concurrency",
     "requests_per_minute",
     "tokens_per_minute",
@@ -105,6 +106,8 @@ def _clean_endpoint(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             cleaned[field] = _number(data, field, errors, float, 0, 2)
         elif field == "max_tokens":
             cleaned[field] = _number(data, field, errors, int, 1, 200000)
+        elif field == "context_tokens":
+            cleaned[field] = _number(data, field, errors, int, 256, 10**8, optional=True)
         elif field == "max_concurrency":
             cleaned[field] = _number(data, field, errors, int, 1, 1024)
         elif field in ("requests_per_minute", "tokens_per_minute"):
@@ -256,6 +259,38 @@ def _cost(endpoint: ModelEndpoint, prompt_tokens: int, completion_tokens: int) -
     return (prompt + completion).quantize(Decimal("0.000001"))
 
 
+# Chat templates add a few tokens around each message (role markers, separators).
+TOKENS_PER_MESSAGE = 4
+
+
+def input_tokens(messages: list[dict[str, str]]) -> int:
+    """The tokens `messages` take, counted with Qwen's BPE (an estimate for other models)."""
+    texts = [str(m.get("content") or "") for m in messages]
+    return sum(tokens.count_many(texts)) + TOKENS_PER_MESSAGE * len(messages) + 3
+
+
+def context_check(endpoint: ModelEndpoint, messages: list[dict[str, str]], max_tokens: int) -> None:
+    """Refuse an input that would not fit the endpoint's declared context window together with
+    `max_tokens` of answer; nothing is cut, the reason says by how much it is over."""
+    if not endpoint.context_tokens:
+        return
+    needed = input_tokens(messages)
+    if needed + max_tokens > endpoint.context_tokens:
+        raise client.LLMContextError(
+            _(
+                "The input has about %(input)d tokens; with %(answer)d tokens for the answer it "
+                "does not fit the %(context)d-token context of %(endpoint)s. Nothing was sent "
+                "or cut: shorten the prompt or use a model with a longer context."
+            )
+            % {
+                "input": needed,
+                "answer": max_tokens,
+                "context": endpoint.context_tokens,
+                "endpoint": endpoint.name,
+            }
+        )
+
+
 def llm_chat(
     *,
     endpoint: ModelEndpoint,
@@ -285,6 +320,7 @@ def llm_chat(
             call.save()
             return client.ChatResult(content=hit.content, data=data, attempts=0)
     try:
+        context_check(endpoint, messages, int(params.get("max_tokens") or 0))
         result = client.chat(
             endpoint_config(endpoint),
             messages,

@@ -11,7 +11,15 @@ from curation.services.audit import audit_record, audit_snapshot
 from curation.services.revisions import revision_update
 from curation.services.taxonomy import taxonomy_seed_project
 
-_PROJECT_FIELDS = ["name", "slug", "description"]
+_PROJECT_FIELDS = [
+    "name",
+    "slug",
+    "description",
+    "domain_zh",
+    "domain_en",
+    "training_system_prompt",
+]
+MAX_SYSTEM_PROMPT = 4000
 
 
 def user_can_create_projects(user) -> bool:
@@ -19,7 +27,15 @@ def user_can_create_projects(user) -> bool:
 
 
 @transaction.atomic
-def project_create(*, name: str, creator, slug: str = "", description: str = "") -> Project:
+def project_create(
+    *,
+    name: str,
+    creator,
+    slug: str = "",
+    description: str = "",
+    domain_zh: str = "",
+    domain_en: str = "",
+) -> Project:
     """Create a project with the paper's taxonomy; its creator becomes its project admin."""
     if not user_can_create_projects(creator):
         raise PermissionDenied(_("Only site staff may create projects."))
@@ -34,7 +50,12 @@ def project_create(*, name: str, creator, slug: str = "", description: str = "")
             {"slug": _("A project with the slug “%(slug)s” exists.") % {"slug": slug}}
         )
     project = Project.objects.create(
-        name=name, slug=slug, description=description.strip(), created_by=creator
+        name=name,
+        slug=slug,
+        description=description.strip(),
+        domain_zh=domain_zh.strip()[:100],
+        domain_en=domain_en.strip()[:100],
+        created_by=creator,
     )
     Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
     taxonomy_seed_project(project=project)
@@ -50,19 +71,39 @@ def project_create(*, name: str, creator, slug: str = "", description: str = "")
 
 @transaction.atomic
 def project_update(
-    *, project: Project, actor, revision: int, name: str, description: str
+    *,
+    project: Project,
+    actor,
+    revision: int,
+    name: str,
+    description: str,
+    domain_zh: str | None = None,
+    domain_en: str | None = None,
+    training_system_prompt: str | None = None,
 ) -> Project:
-    """Rename or describe a project; refused if someone else saved it since `revision`."""
+    """Rename or describe a project, set its domain and the system prompt of its training data;
+    refused if someone else saved it since `revision`. None leaves a setting as it is."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("A project needs a name.")})
+    changes = {"name": name, "description": description.strip()}
+    for field, value, limit in (
+        ("domain_zh", domain_zh, 100),
+        ("domain_en", domain_en, 100),
+        ("training_system_prompt", training_system_prompt, MAX_SYSTEM_PROMPT),
+    ):
+        if value is None:
+            continue
+        value = value.replace("\r\n", "\n").strip()
+        if len(value) > limit:
+            raise ValidationError({field: _("At most %(n)d characters.") % {"n": limit}})
+        changes[field] = value
     before = audit_snapshot(project, _PROJECT_FIELDS)
     revision_update(
         instance=project,
         revision=revision,
         conflict=_("Someone else changed this project since you opened it; reload."),
-        name=name,
-        description=description.strip(),
+        **changes,
     )
     audit_record(
         actor=actor,

@@ -50,6 +50,23 @@ def taxonomy_seed_project(*, project: Project) -> None:
                 )
             )
         model.objects.bulk_create(rows, ignore_conflicts=True)
+    role_scenes_seed(project=project)
+
+
+def role_scenes_seed(*, project: Project) -> None:
+    """Pair the paper's roles with the scenes they work in (where the project has both keys)."""
+    scenes = dict(Scene.objects.filter(project=project).values_list("key", "pk"))
+    roles = dict(ServiceRole.objects.filter(project=project).values_list("key", "pk"))
+    Link = ServiceRole.scenes.through
+    Link.objects.bulk_create(
+        [
+            Link(servicerole_id=roles[role], scene_id=scenes[scene])
+            for role, keys in taxonomy_seed.ROLE_SCENES.items()
+            for scene in keys
+            if role in roles and scene in scenes
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _clean_requirements(value: Any, field: str) -> list[str]:

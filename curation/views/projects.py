@@ -54,6 +54,8 @@ def project_create(request: HttpRequest) -> HttpResponse:
             name=request.POST.get("name", ""),
             slug=request.POST.get("slug", ""),
             description=request.POST.get("description", ""),
+            domain_zh=request.POST.get("domain_zh", ""),
+            domain_en=request.POST.get("domain_en", ""),
             creator=request.user,
         )
     except ValidationError as error:
@@ -97,6 +99,9 @@ def project_settings(request: HttpRequest, project) -> HttpResponse:
                 revision=int_or_invalid(request.POST.get("revision")),
                 name=request.POST.get("name", ""),
                 description=request.POST.get("description", ""),
+                domain_zh=request.POST.get("domain_zh", ""),
+                domain_en=request.POST.get("domain_en", ""),
+                training_system_prompt=request.POST.get("training_system_prompt", ""),
             )
         except ValidationError as error:
             errors, status = error_messages(error), 400

@@ -15,10 +15,10 @@ from curation.llm.client import UNTRUSTED_NOTE, LLMError, untrusted
 from curation.models import Job, JobItem, ModelEndpoint, Project
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
-from evolution import prompts
+from evolution import placeholders, prompts
 from evolution.elimination import elimination_reason
 from evolution.models import EvolutionOperator, Instruction
-from evolution.services.seeds import excerpt_dialogue, render_dialogue
+from evolution.services.seeds import context_excerpt, excerpt_dialogue
 
 KIND = "instructions.evolve"
 S = Instruction.State
@@ -113,8 +113,9 @@ def _handle(item: JobItem) -> dict[str, Any]:
         chinese = any("\u4e00" <= ch <= "\u9fff" for ch in parent.text)
         template = operator.prompt_zh if chinese else operator.prompt_en
         dialogue = excerpt_dialogue(job.project_id, parent.scene_id, seed=parent.pk)
-        prompt = template.format(
-            instruction=parent.text, dialogue=untrusted(render_dialogue(dialogue))
+        prompt = placeholders.fill(
+            template,
+            {"instruction": parent.text, "dialogue": untrusted(context_excerpt(dialogue)[0])},
         )
         messages = [
             {"role": "system", "content": UNTRUSTED_NOTE},

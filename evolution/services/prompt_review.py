@@ -8,13 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from curation import dialogue_text
 from curation.llm.client import untrusted
 from curation.models import Dialogue
 from curation.services.audit import audit_record
 from curation.services.revisions import revision_update
 from evolution import placeholders
 from evolution.models import Prompt, PromptRevision
-from evolution.services.seeds import render_dialogue
 
 P = Prompt.State
 MAX_TEXT = 12_000
@@ -100,6 +100,18 @@ def prompt_review(
 
 
 def prompt_render(*, text: str, dialogue: Dialogue | None) -> str:
-    """The prompt as a model will read it: the dialogue in the place of {dialogue}, marked as
-    untrusted data."""
-    return placeholders.fill(text, {"dialogue": untrusted(render_dialogue(dialogue))})
+    """The prompt as a model will read it: the whole dialogue in the place of {dialogue}, marked
+    as untrusted data."""
+    whole = dialogue_text.render(dialogue.turns) if dialogue else dialogue_text.NO_DIALOGUE
+    return placeholders.fill(text, {"dialogue": untrusted(whole)})
+
+
+def prompt_training_text(*, text: str, dialogue: Dialogue) -> str:
+    """The prompt as a training sample carries it: the whole dialogue in place, without the
+    untrusted-data markers, which belong to our own LLM calls only."""
+    return placeholders.fill(text, {"dialogue": dialogue_text.render(dialogue.turns)})
+
+
+def prompt_without_dialogue(text: str) -> str:
+    """The whole prompt minus its dialogue: what prompt complexity and richness count."""
+    return placeholders.fill(text, {"dialogue": ""}).strip()

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from curation import job_kinds
+from curation import dialogue_text, job_kinds
 from curation.llm.client import UNTRUSTED_NOTE, LLMError, untrusted
 from curation.models import (
     Dialogue,
@@ -28,7 +28,6 @@ from evolution import prompts, similarity
 from evolution.models import Instruction
 
 KIND = "instructions.seed"
-EXCERPT_CHARS = 800
 MAX_PER_COMBINATION = 20
 
 
@@ -89,11 +88,14 @@ def excerpt_dialogue(project_id: int, scene_id: int, seed: int) -> Dialogue | No
     return Dialogue.objects.get(pk=random.Random(seed).choice(ids))
 
 
-def render_dialogue(dialogue: Dialogue | None) -> str:
+def context_excerpt(dialogue: Dialogue | None) -> tuple[str, str]:
+    """(excerpt, language) of a dialogue shown as context to a seed or evolution prompt: cut at
+    a turn boundary and marked as an excerpt when it is long. Only stage 1 uses an excerpt."""
     if dialogue is None:
-        return "(no dialogue in the project yet)"
-    lines = [f"{t['speaker']}（{t['role']}）：{t['text']}" for t in dialogue.turns]
-    return "\n".join(lines)[:EXCERPT_CHARS]
+        return dialogue_text.NO_DIALOGUE, "zh"
+    whole = dialogue_text.render(dialogue.turns)
+    language = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in whole) else "en"
+    return dialogue_text.excerpt(dialogue.turns, language=language), language
 
 
 def _handle(item: JobItem) -> dict[str, Any]:
@@ -105,9 +107,8 @@ def _handle(item: JobItem) -> dict[str, Any]:
     scene = Scene.objects.get(pk=item.payload["scene"])
     role = ServiceRole.objects.get(pk=item.payload["role"])
     dialogue = excerpt_dialogue(job.project_id, scene.pk, seed=item.pk)
-    text = render_dialogue(dialogue)
-    chinese = any("\u4e00" <= ch <= "\u9fff" for ch in text) or dialogue is None
-    language = "zh" if chinese else "en"
+    text, language = context_excerpt(dialogue)
+    chinese = language == "zh"
     prompt = prompts.SEED[language].format(
         n=item.payload["n"],
         task=task.name_zh if chinese else task.name_en,

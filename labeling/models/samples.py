@@ -45,6 +45,7 @@ class Sample(models.Model):
         NOT_JSON = "not_json", _("not JSON")
         BAD_FORMAT = "bad_format", _("wrong format")
         FAILED = "failed", _("model call failed")
+        TOO_LONG = "too_long", _("does not fit the model's context")
 
     class Verify(models.TextChoices):
         NONE = "", _("not verified")
@@ -60,8 +61,10 @@ class Sample(models.Model):
     task_type = models.ForeignKey(TaskType, on_delete=models.PROTECT)
     scene = models.ForeignKey(Scene, on_delete=models.PROTECT, null=True, blank=True)
     source = models.ForeignKey(SourceType, on_delete=models.PROTECT, null=True, blank=True)
-    # The instruction and the rendered input exactly as the model read them.
+    # The instruction and the rendered input exactly as the model read them; the prompt text
+    # (with its {dialogue} placeholder) as it was used, for the training data.
     instruction = models.TextField(blank=True)
+    prompt_text = models.TextField(blank=True)
     rendered_input = models.TextField(blank=True)
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.SET_NULL, null=True, blank=True)
     model_output = models.TextField(blank=True)
@@ -127,7 +130,8 @@ class Annotation(models.Model):
     sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="annotations")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     decision = models.CharField(max_length=10)
-    grade = models.CharField(max_length=6, choices=Grade.choices)
+    # A rejection needs no grade (an unusable output has no quality to grade).
+    grade = models.CharField(max_length=6, choices=Grade.choices, blank=True)
     output = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from curation import job_kinds
 from curation.exceptions import ConflictError
-from curation.llm.client import UNTRUSTED_NOTE, LLMError
+from curation.llm.client import UNTRUSTED_NOTE, LLMContextError, LLMError
 from curation.models import (
     Dialogue,
     Job,
@@ -224,6 +224,7 @@ def _generate(sample: Sample, endpoint: ModelEndpoint, item: JobItem | None) -> 
     ]
     changes: dict[str, Any] = {
         "instruction": sample.prompt.sections.get("narrative", sample.prompt.text),
+        "prompt_text": sample.prompt.text,
         "rendered_input": rendered,
         "endpoint": endpoint,
     }
@@ -236,6 +237,15 @@ def _generate(sample: Sample, endpoint: ModelEndpoint, item: JobItem | None) -> 
         result = llm_chat(
             endpoint=endpoint, messages=messages, kind="label", params=params, job_item=item
         )
+    except LLMContextError as error:
+        # Flagged with the reason, never cut: the whole dialogue or nothing.
+        changes.update(
+            model_output="",
+            output="",
+            output_check=Sample.Check.TOO_LONG,
+            output_check_detail=str(error)[:300],
+        )
+        return changes
     except LLMError as error:
         changes.update(
             model_output="",

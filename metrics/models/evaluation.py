@@ -63,6 +63,7 @@ class TestItem(models.Model):
     dialogue = models.ForeignKey(Dialogue, on_delete=models.PROTECT, related_name="+")
     prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="+")
     task_type = models.CharField(max_length=60)
+    subtasks = models.CharField(max_length=300, default="", blank=True)  # multi-task: "a+b"
     output_format = models.CharField(max_length=60, blank=True)
     instruction = models.TextField()
     input = models.TextField()  # the prompt with its dialogue, as the model reads it

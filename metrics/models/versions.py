@@ -74,11 +74,20 @@ class VersionItem(models.Model):
     version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveIntegerField()
     sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="+")
-    prompt = models.TextField()  # the instruction (the prompt without its dialogue)
-    dialogue = models.TextField()
-    rendered_input = models.TextField()  # prompt and dialogue as the model reads them
+    # The whole prompt without its dialogue (background, role, presentation, narrative, format,
+    # guidelines): what prompt complexity and richness count.
+    prompt = models.TextField()
+    instruction = models.TextField(default="")  # the task narrative alone, for people to read
+    dialogue = models.TextField()  # the whole redacted dialogue
+    rendered_input = models.TextField()  # prompt and dialogue as the labelling model read them
+    # The training sample every export format writes: system text (may be empty) and the user
+    # text (the prompt with the whole dialogue in place, no internal markers).
+    system = models.TextField(default="")
+    training_prompt = models.TextField(default="")
     output = models.TextField()
     task_type = models.CharField(max_length=60)
+    # The task types of a multi-task prompt's sub-tasks, joined by "+".
+    subtasks = models.CharField(max_length=300, default="", blank=True)
     output_format = models.CharField(max_length=60, blank=True)
     scene = models.CharField(max_length=60, blank=True)
     label_quality = models.CharField(max_length=6, blank=True)

@@ -14,8 +14,8 @@ from dataclasses import asdict
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import MD5
 
+from curation import dialogue_text
 from curation.models import Project
-from evolution.services.seeds import render_dialogue
 from metrics import eval_prompts, evaluation, quality
 from metrics.models import EvalAnswer, EvalRun, JudgePrompt, TestItem, TestSet, VersionItem
 
@@ -89,13 +89,13 @@ def testset_overlap(*, test_set: TestSet) -> dict[str, int]:
     same_dialogue = items.filter(dialogue__in=versions.values("sample__dialogue")).count()
     same_prompt = items.filter(prompt__in=versions.values("sample__prompt")).count()
     rows = [
-        (render_dialogue(item.dialogue), item.instruction)
+        (dialogue_text.render(item.dialogue.turns), item.instruction)
         for item in items.select_related("dialogue")
         .only("instruction", "dialogue__turns")
         .iterator(chunk_size=500)
     ]
     dialogues = _texts_held(versions, "dialogue", [d for d, _ in rows])
-    prompts = _texts_held(versions, "prompt", [p for _, p in rows])
+    prompts = _texts_held(versions, "instruction", [p for _, p in rows])
     return {
         "same_dialogue": same_dialogue,
         "same_prompt": same_prompt,

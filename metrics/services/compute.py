@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from curation.llm import tokens
 from curation.models import ModelEndpoint, Project
 from curation.services.llm import endpoint_config
-from metrics import community, embeddings, quality, tokens
+from metrics import community, embeddings, quality
 from metrics.models import EmbeddingCache, TokenCount
 from metrics.services.bulk import rows_copy
 

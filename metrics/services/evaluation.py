@@ -154,6 +154,14 @@ def testset_create(
         )
     samples = Sample.objects.filter(pk__in=chosen).select_related("prompt", "task_type")
     by_id = {s.pk: s for s in samples}
+    task_keys = dict(TaskType.objects.filter(project=project).values_list("pk", "key"))
+
+    def subtasks(prompt: Prompt) -> str:
+        tasks = prompt.tasks or []
+        if len(tasks) < 2:
+            return ""
+        return "+".join(task_keys.get(t.get("task_type"), "") for t in tasks)
+
     try:
         with transaction.atomic():
             test_set = TestSet.objects.create(
@@ -178,6 +186,7 @@ def testset_create(
                         dialogue_id=by_id[pk].dialogue_id,
                         prompt_id=by_id[pk].prompt_id,
                         task_type=by_id[pk].task_type.key,
+                        subtasks=subtasks(by_id[pk].prompt),
                         output_format=by_id[pk].prompt.output_format,
                         instruction=by_id[pk].instruction or by_id[pk].prompt.text,
                         input=by_id[pk].rendered_input,

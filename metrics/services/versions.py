@@ -14,12 +14,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from curation import job_kinds
+from curation import dialogue_text, job_kinds
 from curation.models import Job, JobItem, Project, Scene, TaskType
 from curation.services.audit import audit_record
 from curation.services.jobs import job_create
 from curation.services.revisions import revision_update
-from evolution.services.seeds import render_dialogue
+from evolution.services.prompt_review import prompt_training_text, prompt_without_dialogue
 from labeling.models import Grade, Sample
 from metrics import community, embeddings, quality
 from metrics.models import FREEZE_JOB, DatasetVersion, TestSet, VersionItem
@@ -167,16 +167,27 @@ def version_freeze(
     return job
 
 
-def _item(sample: Sample, position: int) -> VersionItem:
+def _item(
+    sample: Sample, position: int, *, system: str, task_keys: dict[int, str]
+) -> VersionItem:
+    # The prompt text the label was made with (samples made before it was kept: the prompt's).
+    text = sample.prompt_text or sample.prompt.text
+    tasks = sample.prompt.tasks or []
     return VersionItem(
         version_id=0,
         position=position,
         sample=sample,
-        prompt=sample.instruction or sample.prompt.text,
-        dialogue=render_dialogue(sample.dialogue),
+        prompt=prompt_without_dialogue(text),
+        instruction=sample.instruction or sample.prompt.sections.get("narrative", ""),
+        dialogue=dialogue_text.render(sample.dialogue.turns),
         rendered_input=sample.rendered_input,
+        system=system,
+        training_prompt=prompt_training_text(text=text, dialogue=sample.dialogue),
         output=sample.output,
         task_type=sample.task_type.key,
+        subtasks="+".join(task_keys.get(t.get("task_type"), "") for t in tasks)
+        if len(tasks) > 1
+        else "",
         output_format=sample.prompt.output_format,
         scene=sample.scene.key if sample.scene else "",
         label_quality=sample.grade,
@@ -188,10 +199,14 @@ ITEM_FIELDS = [
     "position",
     "sample",
     "prompt",
+    "instruction",
     "dialogue",
     "rendered_input",
+    "system",
+    "training_prompt",
     "output",
     "task_type",
+    "subtasks",
     "output_format",
     "scene",
     "label_quality",
@@ -205,10 +220,14 @@ def _item_rows(items: list[VersionItem]):
             i.position,
             i.sample_id,
             i.prompt,
+            i.instruction,
             i.dialogue,
             i.rendered_input,
+            i.system,
+            i.training_prompt,
             i.output,
             i.task_type,
+            i.subtasks,
             i.output_format,
             i.scene,
             i.label_quality,
@@ -220,10 +239,14 @@ def _canonical(item: VersionItem) -> bytes:
         [
             item.sample_id,
             item.prompt,
+            item.instruction,
             item.dialogue,
             item.rendered_input,
+            item.system,
+            item.training_prompt,
             item.output,
             item.task_type,
+            item.subtasks,
             item.output_format,
             item.scene,
             item.label_quality,
@@ -258,7 +281,12 @@ def _snapshot(version: DatasetVersion, item: JobItem) -> dict[str, Any]:
     samples = version_samples(project=version.project, filters=version.filters).select_related(
         "prompt", "dialogue", "task_type", "scene"
     )
-    items = [_item(s, n) for n, s in enumerate(samples.iterator(chunk_size=2000))]
+    system = version.project.training_system_prompt.strip()
+    task_keys = dict(TaskType.objects.filter(project=version.project).values_list("pk", "key"))
+    items = [
+        _item(s, n, system=system, task_keys=task_keys)
+        for n, s in enumerate(samples.iterator(chunk_size=2000))
+    ]
     if version.top_n:
         # Diversity selection: the best top_n of each community of similar prompts (higher
         # grade first, then the older sample).

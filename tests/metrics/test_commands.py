@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from metrics import tokens
+from curation.llm import tokens
 from tests.metrics.test_services_versions import labelled  # noqa: F401 - fixture
 
 CROSSWOZ = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrics import tokens
+from curation.llm import tokens
 from metrics.models import EmbeddingCache, TokenCount
 from metrics.quality import Row
 from metrics.services import compute

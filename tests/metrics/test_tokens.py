@@ -1,4 +1,4 @@
-"""Qwen token counts (metrics.tokens): the paper's tokenizer, offline."""
+"""Qwen token counts (curation.llm.tokens): the paper's tokenizer, offline."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics import tokens
+from curation.llm import tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,7 +116,7 @@ def offline_env(tmp_path: Path) -> dict:
 def test_loads_in_a_fresh_process_without_network(tmp_path):
     code = NO_NETWORK + textwrap.dedent(
         """
-        from metrics import tokens
+        from curation.llm import tokens
         print(tokens.count("你好，请问首付要多少？"), tokens.count_many(["Hello, world!"])[0])
         """
     )
