@@ -86,7 +86,10 @@ def test_without_copy_the_rows_go_through_bulk_create_with_foreign_keys_as_ids(t
         project=team.project, dialogue=DialogueFactory(project=team.project), prompt=prompt,
         task_type=prompt.task_type,
     )  # fmt: skip
-    row = (version.pk, 0, sample.pk, "p", "d", "i", "o", "reasoning", "json", "", "high")
+    row = (
+        version.pk, 0, sample.pk, "p", "n", "d", "i", "", "t", "o", "reasoning", "", "json",
+        "", "high",
+    )  # fmt: skip
     rows_insert(model=VersionItem, fields=ITEM_FIELDS, rows=[row])
     item = VersionItem.objects.get()
     assert (item.version_id, item.sample_id, item.label_quality) == (version.pk, sample.pk, "high")
