@@ -20,6 +20,9 @@ from typing import TypeVar
 A = TypeVar("A", bound=Hashable)
 
 GRADES = ("high", "medium", "low")
+# A rejection needs no grade: ungraded rejections form their own category.
+REJECTED = "rejected"
+CATEGORIES = (*GRADES, REJECTED)
 
 
 def percent_agreement(pairs: Sequence[tuple[str, str]]) -> float | None:

@@ -29,10 +29,24 @@ def label_stats(*, project: Project) -> dict:
     of doubly annotated samples per annotator: a handful of grouped queries."""
     samples = Sample.objects.filter(project=project).order_by()
     states = dict(samples.values_list("state").annotate(n=Count("id")))
-    decided = samples.exclude(grade="")
-    grades = dict(decided.values_list("grade").annotate(n=Count("id")))
+    # Label quality is over accepted samples, the ones a version takes: the page and a version
+    # of every accepted sample show the same shares. Rejections are counted apart, graded or
+    # not (a rejection needs no grade).
+    by_state_grade = {
+        (state, grade): n
+        for state, grade, n in samples.filter(
+            state__in=[Sample.State.ACCEPTED, Sample.State.REJECTED]
+        )
+        .values_list("state", "grade")
+        .annotate(n=Count("id"))
+    }
+    grades = {g: by_state_grade.get((Sample.State.ACCEPTED, g), 0) for g in Grade.values}
     total = sum(grades.values())
-    judged = list(decided.exclude(judge_grade="").values_list("grade", "judge_grade"))
+    rejected = {g: by_state_grade.get((Sample.State.REJECTED, g), 0) for g in Grade.values}
+    ungraded_rejections = by_state_grade.get((Sample.State.REJECTED, ""), 0)
+    judged = list(
+        samples.exclude(grade="").exclude(judge_grade="").values_list("grade", "judge_grade")
+    )
     bad = dict(samples.exclude(output_check="").values_list("output_check").annotate(n=Count("id")))
     rows = []
     by_sample: dict[int, list[tuple]] = {}
@@ -41,7 +55,8 @@ def label_stats(*, project: Project) -> dict:
         .order_by("sample", "id")
         .values_list("sample", "annotator__username", "grade")
     ):
-        by_sample.setdefault(sample_id, []).append((name, grade))
+        # A rejection without a grade agrees only with another ungraded rejection.
+        by_sample.setdefault(sample_id, []).append((name, grade or agreement.REJECTED))
     for pair in by_sample.values():
         if len(pair) >= 2:
             (a, ga), (b, gb) = pair[0], pair[1]
@@ -50,15 +65,20 @@ def label_stats(*, project: Project) -> dict:
     return {
         "states": {state: states.get(state, 0) for state in Sample.State.values},
         "grades": {
-            g: {"n": grades.get(g, 0), "share": (grades.get(g, 0) / total) if total else 0.0}
+            g: {"n": grades[g], "share": (grades[g] / total) if total else 0.0}
             for g in Grade.values
         },
-        "decided": total,
+        "accepted": total,
+        "rejected": {
+            "n": sum(rejected.values()) + ungraded_rejections,
+            "graded": rejected,
+            "ungraded": ungraded_rejections,
+        },
         "judge_agreement": agreement.percent_agreement(judged),
         "judge_pairs": len(judged),
         "bad_output": bad,
         "double_pairs": len(pairs),
         "agreement": agreement.percent_agreement(pairs),
-        "kappa": agreement.cohen_kappa(pairs),
-        "per_annotator": agreement.per_annotator(rows),
+        "kappa": agreement.cohen_kappa(pairs, agreement.CATEGORIES),
+        "per_annotator": agreement.per_annotator(rows, agreement.CATEGORIES),
     }

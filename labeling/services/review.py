@@ -140,12 +140,13 @@ def sample_review(
     output: str | None = None,
     reason: str = "",
 ) -> Sample:
-    """Accept (the output, edited or not, must fit the prompt's output formats) or reject, with a
-    grade. The sample's first decision is the sample's; a second annotator's decision on a doubly
-    annotated sample is recorded for agreement only."""
+    """Accept with a grade (the output, edited or not, must fit the prompt's output formats), or
+    reject, graded or not (an unusable output has no quality to grade). The sample's first
+    decision is the sample's; a second annotator's decision on a doubly annotated sample is
+    recorded for agreement only."""
     if decision not in ("accept", "reject"):
         raise ValidationError(_("Accept or reject."))
-    if grade not in Grade.values:
+    if grade not in Grade.values and not (decision == "reject" and grade == ""):
         raise ValidationError({"grade": _("Grade it high, medium or low.")})
     now = timezone.now()
     if (

@@ -108,15 +108,7 @@ def test_json_outputs_are_validated_against_the_prompts_format(team, samples, la
         )
     assert "not_json" in error.value.message_dict["output"][0]
     assert Sample.objects.get(pk=sample.pk).state == "ready"
-    # A grade is always needed; rejecting needs no valid JSON.
-    with pytest.raises(ValidationError):
-        sample_review(
-            sample=sample,
-            revision=sample.revision,
-            actor=team.annotator,
-            decision="reject",
-            grade="",
-        )
+    # Rejecting needs no valid JSON.
     sample_review(
         sample=sample,
         revision=sample.revision,
@@ -160,7 +152,9 @@ def test_double_annotation_gives_agreement_and_kappa_per_annotator(team, samples
     # (3*2 + 2*2 + 1*2) / 36 = 12/36; kappa = (4/6 - 1/3) / (1 - 1/3) = 0.5.
     assert stats["kappa"] == pytest.approx(0.5)
     assert stats["per_annotator"][team.annotator.username]["pairs"] == 6
-    assert stats["grades"]["high"]["n"] == 3
+    # Rejected samples are counted apart from the label quality of accepted ones.
+    assert stats["rejected"]["graded"]["high"] == 3
+    assert stats["grades"]["high"]["n"] == 0
 
 
 def test_the_second_pass_confirms_or_returns(team, samples):
@@ -248,3 +242,68 @@ def test_eight_annotators_claiming_at_once_never_collide(team, labels):
     assert len(got) == len(set(got)) == 8
     holders = dict(Sample.objects.filter(pk__in=got).values_list("pk", "assigned_to"))
     assert sorted(holders.values()) == sorted(u.pk for u in people)
+
+
+def test_a_rejection_needs_no_grade_and_an_acceptance_does(team, samples):
+    first, second = samples[0], samples[1]
+    sample_claim_next(project=team.project, annotator=team.annotator)
+    rejected = sample_review(
+        sample=first,
+        revision=first.revision,
+        actor=team.annotator,
+        decision="reject",
+        grade="",
+        reason="答非所问",
+    )
+    assert (rejected.state, rejected.grade) == (Sample.State.REJECTED, "")
+    assert Annotation.objects.get(sample=first).grade == ""
+    with pytest.raises(ValidationError) as error:
+        sample_review(
+            sample=second, revision=second.revision, actor=team.lead, decision="accept", grade=""
+        )
+    assert "grade" in error.value.message_dict
+    second.refresh_from_db()
+    assert second.state == Sample.State.READY
+
+
+def test_label_quality_is_over_accepted_samples_as_a_version_of_them_shows(team, samples):
+    """Rejections (graded or not) are shown apart; the shares on the labels page are the ones a
+    version of every accepted sample gets from its freeze."""
+    from metrics.models import DatasetVersion
+    from metrics.services.versions import version_create, version_freeze
+
+    decisions = [
+        ("accept", "high"),
+        ("accept", "high"),
+        ("accept", "medium"),
+        ("reject", "low"),
+        ("reject", ""),
+        ("accept", "low"),
+    ]
+    for sample, (decision, grade) in zip(samples, decisions, strict=True):
+        sample.refresh_from_db()
+        sample_review(
+            sample=sample,
+            revision=sample.revision,
+            actor=team.lead,
+            decision=decision,
+            grade=grade,
+            output=good_output(sample),
+        )
+    stats = label_stats(project=team.project)
+    assert stats["accepted"] == 4
+    shares = {g: row["share"] for g, row in stats["grades"].items()}
+    assert shares == {"high": 0.5, "medium": 0.25, "low": 0.25}
+    assert stats["rejected"] == {
+        "n": 2,
+        "graded": {"high": 0, "medium": 0, "low": 1},
+        "ungraded": 1,
+    }
+    version = version_create(project=team.project, name="all accepted", actor=team.lead)
+    job = version_freeze(
+        version=version, revision=version.revision, actor=team.lead, dispatch=False
+    )
+    assert job_run_here(job_id=job.pk).status == Job.Status.DONE
+    frozen = DatasetVersion.objects.get(pk=version.pk)
+    assert frozen.sample_count == 4
+    assert frozen.metrics["label_quality"] == pytest.approx(shares)
