@@ -21,12 +21,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
+# Every variable this module reads: an endpoint's API key variable may never be one of them
+# (its value would be sent to the endpoint as a bearer token).
+SETTINGS_VARIABLES: set[str] = set()
+
 
 def env_str(name: str, default: str = "") -> str:
+    SETTINGS_VARIABLES.add(name)
     return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool) -> bool:
+    SETTINGS_VARIABLES.add(name)
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -39,6 +45,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
+    SETTINGS_VARIABLES.add(name)
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -49,6 +56,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_float(name: str, default: float) -> float:
+    SETTINGS_VARIABLES.add(name)
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -59,6 +67,7 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    SETTINGS_VARIABLES.add(name)
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -254,6 +263,9 @@ LLM_BASE_URL = env_str("LLM_BASE_URL", "")
 LLM_MODEL = env_str("LLM_MODEL", "")
 LLM_API_KEY_ENV = env_str("LLM_API_KEY_ENV", "LLM_API_KEY")
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 120.0)
+# The environment variables an endpoint may name as its API key: names or shell patterns. The
+# settings' own variables (SECRET_KEY, DATABASE_URL...) are never allowed, whatever this says.
+LLM_API_KEY_VARIABLES = env_list("LLM_API_KEY_VARIABLES", ["*_API_KEY"])
 if LLM_TIMEOUT_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("LLM_TIMEOUT_SECONDS must stay below CELERY_TASK_SOFT_TIME_LIMIT")
 

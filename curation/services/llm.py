@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -55,6 +56,17 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 # --- endpoints -----------------------------------------------------------------------------------
 
 
+def api_key_variable_allowed(name: str) -> bool:
+    """Whether an endpoint may read its API key from the variable `name`: one the deployment
+    allows (LLM_API_KEY_VARIABLES), never one of the settings' own (its value would be sent to
+    the endpoint as a bearer token)."""
+    from dialinsight_site.settings import SETTINGS_VARIABLES
+
+    if name in SETTINGS_VARIABLES:
+        return False
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in settings.LLM_API_KEY_VARIABLES)
+
+
 def _number(data, field, errors, cast, low, high, optional=False):
     raw = data.get(field)
     if raw in (None, "") and optional:
@@ -96,6 +108,11 @@ def _clean_endpoint(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
                     "Give the NAME of an environment variable (like OPENAI_API_KEY), "
                     "never the key itself."
                 )
+            elif value and not api_key_variable_allowed(value):
+                errors[field] = _(
+                    "%(name)s is not a variable this deployment allows for API keys "
+                    "(allowed: %(allowed)s; never one of the settings' own)."
+                ) % {"name": value, "allowed": ", ".join(settings.LLM_API_KEY_VARIABLES)}
             cleaned[field] = value
         elif field == "json_mode":
             value = str(data.get(field, JsonMode.JSON_OBJECT))
@@ -145,12 +162,12 @@ def endpoint_update(
     *, endpoint: ModelEndpoint, data: dict[str, Any], revision: int, actor
 ) -> ModelEndpoint:
     cleaned = _clean_endpoint(data, partial=True)
-    if (
-        "base_url" in cleaned
-        and cleaned["base_url"] != endpoint.base_url
-        and not actor.is_superuser
-    ):
-        raise PermissionDenied(_("Only site admins may change an endpoint's base URL."))
+    if not actor.is_superuser:
+        # Where requests go and which secret they carry are the site's decisions.
+        if "base_url" in cleaned and cleaned["base_url"] != endpoint.base_url:
+            raise PermissionDenied(_("Only site admins may change an endpoint's base URL."))
+        if "api_key_env" in cleaned and cleaned["api_key_env"] != endpoint.api_key_env:
+            raise PermissionDenied(_("Only site admins may change an endpoint's API key variable."))
     before = audit_snapshot(endpoint, ENDPOINT_FIELDS)
     try:
         with transaction.atomic():
@@ -225,6 +242,12 @@ def endpoint_limiter(endpoint: ModelEndpoint) -> EndpointLimiter:
 
 
 def endpoint_config(endpoint: ModelEndpoint) -> client.EndpointConfig:
+    if endpoint.api_key_env and not api_key_variable_allowed(endpoint.api_key_env):
+        # Checked again at call time: a row saved before the rule, or a changed deployment.
+        raise client.LLMError(
+            _("The API key variable %(name)s is not allowed in this deployment.")
+            % {"name": endpoint.api_key_env}
+        )
     api_key = os.environ.get(endpoint.api_key_env, "") if endpoint.api_key_env else ""
     if endpoint.api_key_env and not api_key:
         raise client.LLMError(

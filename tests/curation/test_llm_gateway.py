@@ -220,7 +220,12 @@ def test_local_and_remote_base_urls_are_allowed():
 
 @pytest.mark.django_db
 def test_only_site_admins_add_endpoints_or_change_base_urls(team, fake):
-    data = {"name": "qwen", "base_url": fake.url, "model": "qwen-max", "api_key_env": "QWEN_KEY"}
+    data = {
+        "name": "qwen",
+        "base_url": fake.url,
+        "model": "qwen-max",
+        "api_key_env": "QWEN_API_KEY",
+    }
     with pytest.raises(PermissionDenied):
         llm_services.endpoint_create(project=team.project, data=data, actor=team.admin)
     endpoint = llm_services.endpoint_create(project=team.project, data=data, actor=team.site_admin)
