@@ -5,11 +5,20 @@ Pure Python (no Django) so that it can be tested without a database and reused b
 
 * `allocate` splits a number of samples across keys in proportion to weights, within what each
   key has available (largest-remainder rounding, exact arithmetic).
-* `priority` is the Efraimidis–Spirakis A-ES key of one dialogue; taking the highest keys is
-  weighted sampling without replacement.
-* `sample` allocates across scenes, then picks within each scene by source weight.
+* `draw` allocates across scenes, then within each scene across sources the same way, and
+  picks uniformly without replacement within each (scene, source) cell; it reports the
+  requested and realised counts and the cells that had fewer dialogues than their share (what
+  such a cell lacks goes to the scene's other sources, in proportion to their weights).
+  `sample` is `draw` giving the ids only. Source weights are therefore target shares: 29% asked
+  of call recordings gives 29% call recordings, however many more of them there are.
+* `priority` is the Efraimidis–Spirakis A-ES key of one dialogue (with weight 1.0 a uniform,
+  seeded key: the cells are drawn by the highest keys).
 * `assign_tasks` draws the task types of a job.
 * `realised_shares` / `requested_shares` show the realised distribution beside the requested one.
+
+A dialogue without a scene or a source (key None) is a group of its own, like any key that the
+weight tables do not mention: it weighs DEFAULT_WEIGHT unless the table gives it a weight
+(0 excludes it).
 
 Everything is reproducible: the same input and seed give the same output in every process
 (hashes come from hashlib, never from Python's salted `hash()`), whatever the input order.
@@ -23,8 +32,9 @@ import numbers
 import random
 from collections import Counter
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TypeVar
+from typing import Any, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 S = TypeVar("S", bound=Hashable)
@@ -123,26 +133,43 @@ def priority(seed: int | str, item_id: int, weight: float) -> float:
     return u ** (1.0 / weight)
 
 
-def sample(
-    population: list[tuple[int, K, S]],
-    n: int,
-    *,
-    scene_weights: Mapping[K, float],
-    source_weights: Mapping[S, float],
-    seed: int | str,
-) -> list[int]:
-    """Pick `n` dialogue ids from rows (dialogue_id, scene_key, source_key).
+@dataclass(frozen=True)
+class Tally:
+    """One scene or source of a draw."""
 
-    `n` is split across scenes with `allocate` (scene weights, dialogues per scene); within a
-    scene the dialogues with the highest `priority(seed, id, source_weight)` are taken. Scenes
-    and sources that the weight tables do not mention (None included) weigh 1.0; dialogues of a
-    weight-0 scene or source are never picked.
+    requested: float  # its weight over the weights of every key in play
+    asked: int  # what the weights ask of it (for a source, summed over the scenes)
+    had: int  # its dialogues in the population
+    count: int  # its dialogues picked
 
-    Ids come back grouped by scene (scenes sorted by str), highest priority first within a scene.
-    """
-    _check_weights(scene_weights)
-    _check_weights(source_weights)
 
+@dataclass(frozen=True)
+class Shortfall:
+    """A (scene, source) cell that had fewer dialogues than its share of the scene."""
+
+    scene: Any
+    source: Any
+    asked: int
+    had: int
+
+    @property
+    def moved(self) -> int:
+        """What the scene's other sources took in its place."""
+        return self.asked - self.had
+
+
+@dataclass(frozen=True)
+class Draw:
+    """What `draw` picked, and how that compares with what the weights asked."""
+
+    ids: list[int]
+    scenes: dict[Any, Tally] = field(default_factory=dict)
+    sources: dict[Any, Tally] = field(default_factory=dict)
+    # By scene, then source (both in str order).
+    short: list[Shortfall] = field(default_factory=list)
+
+
+def _unique_rows(population: list[tuple[int, K, S]]) -> dict[int, tuple[K, S]]:
     # The same row listed twice (a join, say) counts once; one id in two scenes is an error,
     # because which row won would depend on the input order.
     rows: dict[int, tuple[K, S]] = {}
@@ -153,29 +180,128 @@ def sample(
                 f"{rows[dialogue_id]!r} and {(scene, source)!r}"
             )
         rows[dialogue_id] = (scene, source)
+    return rows
 
-    by_scene: dict[K, list[tuple[float, int]]] = {}
+
+def _asked(n: int, weights: Mapping[K, float]) -> dict[K, int]:
+    """What the weights ask of each key, as if every key had plenty."""
+    return allocate(n, weights, {key: n for key in weights})
+
+
+def draw(
+    population: list[tuple[int, K, S]],
+    n: int,
+    *,
+    scene_weights: Mapping[K, float],
+    source_weights: Mapping[S, float],
+    seed: int | str,
+) -> Draw:
+    """Pick `n` dialogue ids from rows (dialogue_id, scene_key, source_key).
+
+    `n` is split across scenes with `allocate` (scene weights; what a scene has counts only its
+    dialogues of sources with a positive weight). Each scene's count is split across sources
+    the same way (source weights, dialogues of the scene per source), so what a source lacks
+    in a scene goes to that scene's other sources in proportion to their weights. Within each
+    (scene, source) cell the dialogues with the highest `priority(seed, id, 1.0)` are taken: a
+    uniform, seeded draw without replacement. Keys that the weight tables do not mention (None
+    included) weigh DEFAULT_WEIGHT, and a source the table does not mention is asked for a share
+    only of the scenes in which it has dialogues; dialogues of a weight-0 scene or source are
+    never picked.
+
+    The Draw also tells, for each scene and source, its requested share (its weight over all
+    the weights in play), what the weights asked of it, what it had and what was picked, and
+    which (scene, source) cells had fewer dialogues than they were asked for.
+
+    Ids come back grouped by scene, then by source (both sorted by str), highest key first
+    within a cell.
+    """
+    _check_weights(scene_weights)
+    _check_weights(source_weights)
+    rows = _unique_rows(population)
+
+    cells: dict[K, dict[S, list[int]]] = {}
     for dialogue_id, (scene, source) in rows.items():
-        source_weight = source_weights.get(source, DEFAULT_WEIGHT)
-        if source_weight == 0:
-            continue
-        key = priority(seed, dialogue_id, source_weight)
-        by_scene.setdefault(scene, []).append((key, dialogue_id))
+        cells.setdefault(scene, {}).setdefault(source, []).append(dialogue_id)
 
-    # Sorting the scenes first makes the result independent of the population's order.
-    scenes = sorted(by_scene, key=str)
-    counts = allocate(
-        n,
-        {scene: scene_weights.get(scene, DEFAULT_WEIGHT) for scene in scenes},
-        {scene: len(by_scene[scene]) for scene in scenes},
+    # Sorted keys make the result independent of the population's order.
+    scenes = sorted(set(scene_weights) | set(cells), key=str)
+    scene_weight = {scene: scene_weights.get(scene, DEFAULT_WEIGHT) for scene in scenes}
+    all_sources = sorted(
+        set(source_weights) | {source for by in cells.values() for source in by}, key=str
     )
+    source_weight = {source: source_weights.get(source, DEFAULT_WEIGHT) for source in all_sources}
+
+    drawable = {
+        scene: sum(
+            len(ids) for source, ids in cells.get(scene, {}).items() if source_weight[source] > 0
+        )
+        for scene in scenes
+    }
+    scene_counts = allocate(n, scene_weight, drawable)
+    scene_asked = _asked(n, scene_weight)
 
     picked: list[int] = []
+    short: list[Shortfall] = []
+    source_asked = dict.fromkeys(all_sources, 0)
+    source_counts = dict.fromkeys(all_sources, 0)
     for scene in scenes:
-        # The id breaks ties between equal keys (possible when u ** (1/w) underflows).
-        ranked = sorted(by_scene[scene], key=lambda pair: (-pair[0], pair[1]))
-        picked.extend(dialogue_id for _, dialogue_id in ranked[: counts[scene]])
-    return picked
+        by_source = cells.get(scene, {})
+        # Every source of the weight table is asked for its share of every scene, even one
+        # without a dialogue there (that shortfall is shown and goes to the scene's other
+        # sources); a source the table does not name (None, say) only where it has dialogues.
+        sources = [s for s in all_sources if s in source_weights or s in by_source]
+        weights = {source: source_weight[source] for source in sources}
+        had = {source: len(by_source.get(source, ())) for source in sources}
+        counts = allocate(scene_counts[scene], weights, had)
+        asked = _asked(scene_counts[scene], weights)
+        for source in sources:
+            source_asked[source] += asked[source]
+            source_counts[source] += counts[source]
+            if asked[source] > had[source]:
+                short.append(Shortfall(scene, source, asked[source], had[source]))
+            if counts[source]:
+                # The id breaks ties between equal keys.
+                ranked = sorted(by_source[source], key=lambda i: (-priority(seed, i, 1.0), i))
+                picked.extend(ranked[: counts[source]])
+
+    scene_requested = requested_shares(scene_weight)
+    source_requested = requested_shares(source_weight)
+    return Draw(
+        ids=picked,
+        scenes={
+            scene: Tally(
+                requested=scene_requested[scene],
+                asked=scene_asked[scene],
+                had=sum(len(ids) for ids in cells.get(scene, {}).values()),
+                count=scene_counts[scene],
+            )
+            for scene in scenes
+        },
+        sources={
+            source: Tally(
+                requested=source_requested[source],
+                asked=source_asked[source],
+                had=sum(len(by.get(source, ())) for by in cells.values()),
+                count=source_counts[source],
+            )
+            for source in all_sources
+        },
+        short=short,
+    )
+
+
+def sample(
+    population: list[tuple[int, K, S]],
+    n: int,
+    *,
+    scene_weights: Mapping[K, float],
+    source_weights: Mapping[S, float],
+    seed: int | str,
+) -> list[int]:
+    """The ids of `draw` (see there)."""
+    return draw(
+        population, n, scene_weights=scene_weights, source_weights=source_weights, seed=seed
+    ).ids
 
 
 def assign_tasks(n: int, task_weights: Mapping[T, float], seed: int | str) -> list[T]:
