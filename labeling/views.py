@@ -23,6 +23,7 @@ from curation.views.common import (
     project_view,
 )
 from evolution.selectors import prompts_for_labeling
+from evolution.services.prompt_review import prompt_output_rule
 from labeling import selectors
 from labeling.models import Grade, Sample
 from labeling.services.generate import label_job_start, sample_regenerate
@@ -129,6 +130,7 @@ def _review_context(request, project, sample, *, error=None, typed=None, grade="
         sample=sample,
         chosen_grade=grade or (sample.grade if sample else ""),
         dialogue_text=dialogue_text.render(sample.dialogue.turns) if sample else "",
+        output_rule=prompt_output_rule(sample.prompt) if sample else "",
         grades=Grade.choices,
         errors=error or {},
         typed=typed,

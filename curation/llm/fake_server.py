@@ -18,6 +18,12 @@ block of the messages, and the answer is a valid instance of it (no schema: ``{"
 A ``max_tokens``/``max_completion_tokens`` smaller than the (character-estimated) answer cuts it
 and reports ``finish_reason: "length"``, as a real model would.
 
+The ``X-Dialinsight-Kind`` header shapes plain answers: a ``label`` answer is laid out as its
+prompt asks (a Markdown table with a separator row, a numbered list, Markdown sections, JSON, or
+free text; task by task for a prompt of several numbered tasks), read by a small detector here
+that ignores the untrusted dialogue; ``enhance_prompt`` keeps the whole task part of the
+meta-prompt (after "任务部分：" / "Task part:") under one lead sentence.
+
 Failures: ``error_rate`` (drawn from ``random.Random(seed)`` in request order) picks one of
 ``errors``; request headers force them deterministically:
 
@@ -333,6 +339,12 @@ _ZH = {
         "# 角色\n你是一名专业、耐心的房产经纪人。\n# 任务\n{s}\n# 要求\n1. {c1}\n2. {c2}\n"
         "# 输出格式\n用简洁的段落回答，必要时分点说明。"
     ),
+    "enhance": "请仔细阅读上面的对话，按下面的说明完成任务。",
+    "task": "任务{n}：",
+    "table": "| 项目 | 内容 |\n| --- | --- |\n| {t} | {d} |\n| 后续跟进 | {c} |",
+    "list": "1. {a}\n2. {d}。\n3. {c}",
+    "markdown": "## 结论\n{a}\n\n## 依据\n{d}。\n\n## 后续跟进\n{c}",
+    "json_keys": ("结论", "依据"),
 }
 
 _EN = {
@@ -394,6 +406,12 @@ _EN = {
         "# Requirements\n1. {c1}\n2. {c2}\n# Output format\nAnswer in short paragraphs, "
         "with bullet points where useful."
     ),
+    "enhance": "Read the dialogue above carefully and complete the task as described below.",
+    "task": "Task {n}: ",
+    "table": "| Item | Detail |\n| --- | --- |\n| {t} | {d} |\n| Follow-up | {c} |",
+    "list": "1. {a}\n2. {d}.\n3. {c}",
+    "markdown": "## Conclusion\n{a}\n\n## Basis\n{d}.\n\n## Follow-up\n{c}",
+    "json_keys": ("conclusion", "basis"),
 }
 
 _SUBJECT_TAGS = re.compile(
@@ -405,6 +423,79 @@ _GIVEN_PROMPT = re.compile(
     r"#\s*(?:The\s+)?Given\s+Prompt\s*#\s*:?\s*(.*?)(?=\n\s*#[^#\n]+#|\Z)", re.S | re.I
 )
 _ZH_MARKER = re.compile(r"(?:原始指令|原指令|指令|原文|问题)[：:]\s*(.+?)(?=\n\s*\n|\Z)", re.S)
+
+
+# The task part of the structure-enhancement meta-prompt ("任务部分：{tasks}").
+_TASK_PART = re.compile(r"(?:任务部分|Task part)\s*[：:]\s*(.+)\Z", re.S | re.I)
+
+# A small reader of the output format a label prompt asks for, so that the fake model answers
+# in it. Self-contained on purpose (the server imports nothing of the product); it reads the
+# usual wordings, with a refusal just before them ("不要用表格", "do not use a table") and an
+# exception ("不要输出 JSON 以外的内容") understood.
+_DIALOGUE_BLOCK = re.compile(r"<untrusted_dialogue>.*?</untrusted_dialogue>", re.S)
+_EXAMPLE_BLOCK = re.compile(
+    r"^[ \t]*(?:输出示例|示例|样例|Example(?: output)?)\s*[：:]"
+    r".*?(?=\n\s*\n|\n\s*(?:任务\s*\d|Task\s+\d)|\Z)",
+    re.S | re.I | re.M,
+)
+_TASK_MARK = re.compile(r"(?:^|\n)\s*(?:任务\s*\d+\s*[：:]|Task\s+\d+\s*:)", re.I)
+_FORMAT_WORDS = (
+    # "Markdown 表格" is a table and "Markdown 列表" a list, not Markdown sections.
+    ("table", re.compile(r"markdown\s*表格|markdown[\s-]*tables?|表格|\btables?\b", re.I)),
+    ("json", re.compile(r"(?<![A-Za-z])json(?![A-Za-z])", re.I)),
+    (
+        "list",
+        re.compile(
+            r"markdown\s*(?:编号)?列表|markdown[\s-]*(?:bullet(?:ed)?\s+|numbered\s+)?lists?|"
+            r"列表|要点形式|以要点|分点|逐条|编号|条目|\bbullet|\bnumbered\s+list|"
+            r"\b(?:as|in|into)\s+an?\s+list\b",
+            re.I,
+        ),
+    ),
+    ("markdown", re.compile(r"(?<![A-Za-z])markdown(?![A-Za-z])|小标题|分节|\bheadings?\b", re.I)),
+)
+_FORMAT_NEGATION = re.compile(
+    r"(?:不要|不用|无需|不需要|避免|禁止|请勿|不使用|不以|而不是|不|\bdo not|\bdon't|\bnot|\bno|"
+    r"\bwithout|\bavoid|\binstead of|\brather than)[^，。；;,\n]{0,6}$",
+    re.I,
+)
+_FORMAT_EXCEPTION = re.compile(r"\s*(?:格式|对象)?\s*(?:以外|之外)")
+_FORMAT_CLAUSE = re.compile(r"[。！？!?；;，,\n]|\.(?:\s|$)")
+
+
+def asked_format(text: str) -> str:
+    """The first output format the text asks for and does not refuse: "table", "json",
+    "list", "markdown", or "" for none (free text)."""
+    text = _EXAMPLE_BLOCK.sub("", _DIALOGUE_BLOCK.sub("", text))
+    found: list[tuple[int, str]] = []
+    offset = 0
+    for clause in _FORMAT_CLAUSE.split(text):
+        taken: list[tuple[int, int]] = []
+        for name, pattern in _FORMAT_WORDS:
+            for match in pattern.finditer(clause):
+                start, end = match.span()
+                if any(start < b and a < end for a, b in taken):
+                    continue
+                taken.append((start, end))
+                refused = _FORMAT_NEGATION.search(clause[:start]) is not None
+                if refused and _FORMAT_EXCEPTION.match(clause, end):
+                    refused = False  # "不要输出 JSON 以外的内容" asks for JSON
+                if not refused:
+                    found.append((offset + start, name))
+        offset += len(clause) + 1
+    return min(found)[1] if found else ""
+
+
+def _task_segments(text: str) -> list[str]:
+    """The text of each numbered task ("任务1：…", "Task 2: …"); one segment without numbers."""
+    text = _DIALOGUE_BLOCK.sub("", text)
+    marks = [m.start() for m in _TASK_MARK.finditer(text)]
+    if len(marks) < 2:
+        return [text]
+    head = text[: marks[0]]
+    bounds = [*marks, len(text)]
+    # Words before the first task apply to all of them.
+    return [head + "\n" + text[bounds[i] : bounds[i + 1]] for i in range(len(marks))]
 
 
 def _subject(text: str) -> str:
@@ -423,8 +514,11 @@ def _subject(text: str) -> str:
 class _Composer:
     """Deterministic sentences for one request (its digest salts every choice)."""
 
-    def __init__(self, *, zh: bool, digest: str, context: str, last_user: str):
+    def __init__(
+        self, *, zh: bool, digest: str, context: str, last_user: str, json_mode: bool = False
+    ):
         self.zh = zh
+        self.json_mode = json_mode
         self.words = _ZH if zh else _EN
         self.digest = digest
         lowered = context.lower()
@@ -486,6 +580,47 @@ class _Composer:
             return self.answer(salt)
         return self.words["greeting"] + base + self.words["farewell"]
 
+    def enhanced(self, salt: str) -> str:
+        """A structure enhancement: the task part kept whole, formats and examples included,
+        under one lead sentence (a real model rewrites more; what matters is what it keeps)."""
+        text = _SCHEMA_BLOCK.sub("", self.last_user)
+        found = _TASK_PART.search(text)
+        base = found.group(1).strip() if found else _subject(text)
+        return self.words["enhance"] + "\n\n" + (base or self.instruction(salt))
+
+    def formatted(self, output_format: str, salt: str) -> str:
+        """A plausible answer in the output format a label prompt asks for."""
+        r = self.rng(f"formatted:{salt}")
+        name, detail = self._topic(r)
+        answer = self.words["answer"].format(t=name, d=detail)
+        closing = r.choice(self.words["closing"])
+        if output_format == "table":
+            return self.words["table"].format(t=name, d=detail, c=closing)
+        if output_format == "list":
+            return self.words["list"].format(a=answer, d=detail, c=closing)
+        if output_format == "markdown":
+            return self.words["markdown"].format(a=answer, d=detail, c=closing)
+        if output_format == "json":
+            keys = self.words["json_keys"]
+            return json.dumps({keys[0]: answer, keys[1]: detail}, ensure_ascii=False)
+        return self.answer(salt)
+
+    def labelled(self, salt: str) -> str:
+        """The answer to a label prompt, in the format each of its tasks asks for. In JSON mode
+        the caller wraps it, so it stays a sentence."""
+        segments = _task_segments(self.last_user)
+        if len(segments) == 1:
+            output_format = asked_format(segments[0])
+            if output_format == "json" and self.json_mode:
+                return self.answer(salt)
+            return self.formatted(output_format, salt)
+        return "\n\n".join(
+            self.words["task"].format(n=n)
+            + "\n"
+            + self.formatted(asked_format(segment), f"{salt}:{n}")
+            for n, segment in enumerate(segments, start=1)
+        )
+
     def restructured(self, salt: str) -> str:
         base = _subject(self.last_user) or self.instruction(salt)
         c1 = self.constraint(salt + ":1")
@@ -516,13 +651,17 @@ class _Composer:
             return self.evolved(salt)
         if kind == "restructure_prompt":
             return self.restructured(salt)
+        if kind == "enhance_prompt":
+            return self.enhanced(salt)
+        if kind == "label":
+            return self.labelled(salt)
         if kind == "seed_instructions":
             return self.seed_list(salt)
         if kind == "rewrite":
             return self.rewrite(salt)
         if kind == "test_connection":
             return self.words["ok"]
-        return self.answer(salt)  # "label" and everything else: a plausible agent reply
+        return self.answer(salt)  # everything else: a plausible agent reply
 
 
 # --------------------------------------------------------------------------------------------
@@ -784,6 +923,8 @@ class _SchemaFaker:
                 return composer.evolved(path)
             if kind == "restructure_prompt":
                 return composer.restructured(path)
+            if kind == "enhance_prompt":
+                return composer.enhanced(path)
             return composer.instruction(path)
         if category == "answer":
             if kind == "rewrite":
@@ -869,10 +1010,14 @@ def chat_contents(request: dict, kind: str | None = None, n: int = 1) -> list[st
             default=str,
         ).encode()
     ).hexdigest()
-    composer = _Composer(
-        zh=is_chinese(context), digest=digest, context=context, last_user=last_user
-    )
     as_json = wants_json(request)
+    composer = _Composer(
+        zh=is_chinese(context),
+        digest=digest,
+        context=context,
+        last_user=last_user,
+        json_mode=as_json,
+    )
     schema = request_schema(request) if as_json else None
     contents = []
     for index in range(n):

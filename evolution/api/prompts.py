@@ -21,7 +21,7 @@ from evolution.services.assembly import (
     meta_prompt_update,
 )
 from evolution.services.parts import part_create, part_update
-from evolution.services.prompt_review import prompt_render, prompt_review
+from evolution.services.prompt_review import prompt_output_rule, prompt_render, prompt_review
 
 
 class Pages(CursorPagination):
@@ -96,6 +96,8 @@ class PromptSerializer(serializers.ModelSerializer):
     task_type = serializers.CharField(source="task_type.key")
     scene = serializers.CharField(source="scene.key", default=None)
     service_role = serializers.CharField(source="service_role.key", default=None)
+    # The output rule the label stage enforces, in the prompt's language.
+    output_rule = serializers.SerializerMethodField()
 
     class Meta:
         model = Prompt
@@ -107,6 +109,7 @@ class PromptSerializer(serializers.ModelSerializer):
             "language",
             "task_type",
             "tasks",
+            "output_rule",
             "scene",
             "service_role",
             "parts",
@@ -120,6 +123,9 @@ class PromptSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_output_rule(self, prompt: Prompt) -> str:
+        return prompt_output_rule(prompt)
 
 
 class PromptViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):

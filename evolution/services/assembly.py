@@ -1,6 +1,7 @@
 """Stage 2 jobs: assembling prompts from the template library (seeded, reproducible) and the
 structure enhancement, in which an LLM merges task directive, output format and guidelines into
-one narrative that the product splices between background, role and dialogue (paper §2.2)."""
+one narrative that the product splices between background, role and dialogue (paper §2.2). A
+rewrite that no longer asks for each task's output format is refused."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from django.utils.translation import gettext as _
 
 from curation import job_kinds
 from curation.llm.client import LLMError
-from curation.models import Job, JobItem, ModelEndpoint, Project, Scene, ServiceRole
+from curation.models import Job, JobItem, ModelEndpoint, Project, Scene, ServiceRole, TaskType
 from curation.services.audit import audit_record, audit_snapshot
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
 from curation.services.revisions import revision_update
-from evolution import assembly, placeholders, prompt_parts
+from curation.taxonomy_seed import MULTI_TASK
+from evolution import assembly, formats, placeholders, prompt_parts
 from evolution.models import MetaPrompt, Prompt, TemplatePart
+from evolution.services.prompt_review import format_problem
 
 ASSEMBLE = "prompts.assemble"
 ENHANCE = "prompts.enhance"
@@ -62,12 +65,27 @@ def assembly_start(
     actor,
     dispatch: bool = True,
 ) -> Job:
-    """Start a job that makes `count` prompts from the active parts as they are now."""
+    """Start a job that makes `count` prompts from the active parts as they are now. A prompt
+    of two or more tasks has the taxonomy's multi-task-integration task type, so the project
+    needs it active for those."""
     errors: dict[str, str] = {}
     if not 1 <= count <= MAX_PROMPTS:
         errors["count"] = _("Assemble 1 to %(n)d prompts.") % {"n": MAX_PROMPTS}
+    multi_task = None
     if not 1 <= tasks_per_prompt <= MAX_TASKS:
         errors["tasks_per_prompt"] = _("A prompt has 1 to %(n)d tasks.") % {"n": MAX_TASKS}
+    elif tasks_per_prompt > 1:
+        multi_task = (
+            TaskType.objects.filter(project=project, key=MULTI_TASK, active=True)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if multi_task is None:
+            errors["tasks_per_prompt"] = _(
+                "A prompt of several tasks has the task type “%(key)s”, which this project "
+                "lacks or has deactivated: add it to the taxonomy, or assemble one task per "
+                "prompt."
+            ) % {"key": MULTI_TASK}
     library = _library(project.pk)
     kinds = {p.kind for p in library}
     missing = [k for k in assembly.REQUIRED_KINDS if k not in kinds]
@@ -76,6 +94,15 @@ def assembly_start(
         errors["parts"] = _("The library has no active part of kind: %(kinds)s.") % {
             "kinds": labels
         }
+    else:
+        try:
+            assembly.drawable_tasks(
+                library,
+                scenes=_names(Scene, project.pk),
+                scene_roles=_scene_roles(project.pk),
+            )
+        except assembly.AssemblyError as error:
+            errors["parts"] = _("No prompt can be assembled: %(reason)s.") % {"reason": str(error)}
     if errors:
         raise ValidationError(errors)
     payloads = [
@@ -90,6 +117,7 @@ def assembly_start(
             "count": count,
             "seed": seed,
             "tasks_per_prompt": tasks_per_prompt,
+            "multi_task_type": multi_task,
             # The parts as they were at the start, so a rerun with the same seed is the same.
             "parts": [p.id for p in library],
         },
@@ -106,11 +134,26 @@ def _names(model, project_id: int) -> dict[int, tuple[str, str]]:
     return {pk: (zh or en, en or zh) for pk, zh, en in rows.values_list("pk", "name_zh", "name_en")}
 
 
+def _scene_roles(project_id: int) -> dict[int, set[int]]:
+    """The service roles that work in each scene of the project (ServiceRole.scenes)."""
+    links = ServiceRole.scenes.through.objects.filter(
+        servicerole__project_id=project_id
+    ).values_list("scene_id", "servicerole_id")
+    out: dict[int, set[int]] = {}
+    for scene, role in links:
+        out.setdefault(scene, set()).add(role)
+    return out
+
+
 def _assemble(item: JobItem) -> dict[str, Any]:
     job = item.job
     library = _library(job.project_id, job.params["parts"])
     scenes = _names(Scene, job.project_id)
     roles = _names(ServiceRole, job.project_id)
+    scene_roles = _scene_roles(job.project_id)
+    project = Project.objects.get(pk=job.project_id)
+    domain = (project.domain("zh"), project.domain("en"))
+    multi_task = job.params.get("multi_task_type")
     start, count = item.payload["start"], item.payload["count"]
     seqs = range(start, start + count)
     with transaction.atomic():
@@ -128,6 +171,8 @@ def _assemble(item: JobItem) -> dict[str, Any]:
                     tasks_per_prompt=job.params["tasks_per_prompt"],
                     scenes=scenes,
                     roles=roles,
+                    scene_roles=scene_roles,
+                    domain=domain,
                 )
             except assembly.AssemblyError as error:
                 raise job_kinds.ItemFailed(str(error)) from None
@@ -139,7 +184,13 @@ def _assemble(item: JobItem) -> dict[str, Any]:
                     language=composition.language,
                     scene_id=composition.scene,
                     service_role_id=composition.role,
-                    task_type_id=composition.tasks[0][0].task_type,
+                    # A prompt of several tasks is one multi-task-integration task to sampling
+                    # and metrics; `tasks` keeps each sub-task with its own type.
+                    task_type_id=(
+                        multi_task
+                        if len(composition.tasks) > 1 and multi_task
+                        else composition.tasks[0][0].task_type
+                    ),
                     tasks=[
                         {
                             "task_type": task.task_type,
@@ -305,12 +356,24 @@ def _enhance(item: JobItem) -> dict[str, Any]:
             % {"names": placeholders.braced(set(stray))}
         )
     sections = {**prompt.sections, "narrative": narrative}
-    updated = Prompt.objects.filter(
-        pk=prompt.pk, state=P.ASSEMBLED, revision=prompt.revision
-    ).update(
+    text = assembly.join_sections(sections)
+    current = Prompt.objects.filter(pk=prompt.pk, state=P.ASSEMBLED, revision=prompt.revision)
+    wanted = [t.get("output_format", "") for t in prompt.tasks]
+    problem = formats.mismatch(text, wanted, original=prompt.assembled_text)
+    if problem is not None:
+        # A rewrite that drops or changes the output format would have the label stage check
+        # for something the prompt no longer asks for: refused, the assembled text kept. The
+        # revision stays, so a reviewer's open form is not made stale by a note.
+        reason = format_problem(problem) + " " + _("The assembled text is kept.")
+        refused = current.update(
+            reason=reason[:300], endpoint=endpoint, enhance_job=job, prompt_sent=messages
+        )
+        return {"refused": refused, "skipped": 1 - refused}
+    updated = current.update(
         sections=sections,
-        text=assembly.join_sections(sections),
+        text=text,
         state=P.ENHANCED,
+        reason="",
         endpoint=endpoint,
         enhance_job=job,
         prompt_sent=messages,
@@ -320,7 +383,7 @@ def _enhance(item: JobItem) -> dict[str, Any]:
 
 
 def _enhanced(job: Job) -> None:
-    totals = {"enhanced": 0, "skipped": 0}
+    totals = {"enhanced": 0, "refused": 0, "skipped": 0}
     for result in JobItem.objects.filter(job=job, status=JobItem.Status.DONE).values_list(
         "result", flat=True
     ):

@@ -39,7 +39,7 @@ from evolution.services.parts import (
     parts_add_starter,
     parts_from_instructions,
 )
-from evolution.services.prompt_review import prompt_render, prompt_review
+from evolution.services.prompt_review import prompt_output_rule, prompt_render, prompt_review
 from evolution.views.instructions import start_job
 
 PAGE = 20
@@ -162,6 +162,8 @@ def _card(prompt: Prompt, dialogue) -> dict:
         "diff": diff(prompt.assembled_text, prompt.text),
         "changed": prompt.assembled_text != prompt.text,
         "preview": prompt_render(text=prompt.text, dialogue=dialogue),
+        # What the label stage will check the model's answers against.
+        "rule": prompt_output_rule(prompt),
     }
 
 

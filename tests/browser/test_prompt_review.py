@@ -21,7 +21,7 @@ from tests.factories import DialogueFactory, InstructionFactory
 
 pytestmark = pytest.mark.browser
 
-ADDED = "（请逐条作答）"
+ADDED = "（只依据对话作答）"
 
 
 def test_lead_reviews_and_approves_prompts_with_the_keyboard(

@@ -312,6 +312,91 @@ def test_kind_header_shapes_plain_answers(client):
     assert len(evolved.choices[0].message.content) > len(instruction)
 
 
+def label(client, narrative: str, dialogue: str = "客户：能不能给我做个表格？再分点列一下。"):
+    """A label prompt as the label stage sends it: the dialogue as untrusted data (here one that
+    itself asks for a table and a list), then the task narrative."""
+    from curation.llm.client import UNTRUSTED_NOTE, untrusted
+
+    content = f"对话内容如下：\n{untrusted(dialogue)}\n\n{narrative}"
+    return (
+        client.chat.completions.create(
+            model="fake-chat",
+            messages=[
+                {"role": "system", "content": UNTRUSTED_NOTE},
+                {"role": "user", "content": content},
+            ],
+            extra_headers={"X-Dialinsight-Kind": "label"},
+        )
+        .choices[0]
+        .message.content
+    )
+
+
+LABEL_PROMPTS = [
+    ("请以要点形式列出客户的三项核心诉求。\n请以编号列表输出，每条一句话。", "list"),
+    (
+        "总结客户对房源的主要顾虑。\n请以 Markdown 表格输出，每行一项。\n示例：\n| 项目 | 内容 |",
+        "table",
+    ),
+    ("判断客户是否同意看房。请用 Markdown 分节输出，每节一个小标题。", "markdown"),
+    ("判断客户是否同意看房，以 JSON 格式输出，不要输出 JSON 以外的内容。", "json"),
+    ("不要用表格，请用编号列表逐条写出客户的顾虑。", "list"),
+    ("请用一段简洁的中文回答，不超过 100 字。", "free_text"),
+]
+
+
+@pytest.mark.parametrize(("narrative", "output_format"), LABEL_PROMPTS)
+def test_a_label_answer_takes_the_format_the_prompt_asks_for(client, narrative, output_format):
+    from labeling.output_check import check_output
+
+    answer = label(client, narrative)
+    assert answer == label(client, narrative)  # deterministic
+    assert has_cjk(answer)
+    assert check_output(answer, [output_format]) == [], answer
+    others = {"table": ["list"], "list": ["table"], "json": ["table"], "markdown": ["json"]}
+    for other in others.get(output_format, []):
+        assert check_output(answer, [other]), (answer, other)  # not a layout that fits all
+    if output_format == "markdown":
+        assert answer.startswith("## ")
+
+
+def test_a_multi_task_label_answer_gives_each_task_its_format(client):
+    from labeling.output_check import check_output
+
+    narrative = (
+        "请依次完成以下2个任务，每个任务分别给出一个输出，并标明任务序号。\n\n"
+        "任务1：判断客户是否同意看房。\n请以 JSON 格式输出，不要输出 JSON 以外的内容。\n\n"
+        "任务2：总结客户的顾虑。\n请以 Markdown 表格输出，每行一项。"
+    )
+    answer = label(client, narrative)
+    first, second = answer.split("任务2：")
+    assert first.startswith("任务1：") and json.loads(first.removeprefix("任务1：").strip())
+    assert check_output(second.strip(), ["table"]) == []
+    assert check_output(answer, ["json", "table"]) == []
+
+
+def test_an_enhancement_keeps_the_whole_task_part(client):
+    task_part = (
+        "用表格对比客户看过的两套房源。\n请以 Markdown 表格输出，每行一项。\n示例：\n"
+        "| 项目 | 内容 |\n| --- | --- |\n\n注意：只依据对话内容作答。"
+    )
+    answer = (
+        client.chat.completions.create(
+            model="fake-chat",
+            messages=[
+                {
+                    "role": "user",
+                    "content": f"请改写成一段连贯的任务说明。\n\n任务部分：\n{task_part}",
+                }
+            ],
+            extra_headers={"X-Dialinsight-Kind": "enhance_prompt"},
+        )
+        .choices[0]
+        .message.content
+    )
+    assert answer.endswith(task_part) and answer != task_part
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from curation.models import Job, ModelEndpoint
 from curation.services.jobs import job_run_here
 from evolution.models import Prompt
+from evolution.services.parts import parts_add_starter, parts_from_instructions
 from tests.factories import DialogueFactory, InstructionFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +107,28 @@ def test_enhance_and_meta_prompt_over_the_api(team):
     )
     assert nothing.status_code == 400 and "prompts" in nothing.json()
     assert client.post(f"{base}/assemble/", {"count": "many"}, format="json").status_code == 400
+
+
+def test_the_api_gives_the_output_rule_and_refuses_a_torn_approval(team):
+    client = api(team.lead)
+    base = f"/api/projects/{team.project.slug}"
+    InstructionFactory(project=team.project, text="请以要点形式列出客户的三项核心诉求。")
+    parts_add_starter(project=team.project, actor=team.lead)
+    parts_from_instructions(project=team.project, actor=team.lead)
+    started = client.post(f"{base}/prompts/assemble/", {"count": 3, "seed": 2}, format="json")
+    assert job_run_here(job_id=started.json()["id"]).status == Job.Status.DONE
+    listed = client.get(f"{base}/prompts/").json()["results"]
+    # The narrative asks for bullet points: every prompt got the list part and says so.
+    assert {p["output_rule"] for p in listed} == {
+        "输出规则：列表（至少一行以 1. - * • 或 一、 开头）"
+    }
+    prompt = listed[0]
+    torn = prompt["text"] + "\n另外请用表格汇总。"
+    refused = client.post(
+        f"{base}/prompts/{prompt['id']}/review/",
+        {"decision": "approve", "text": torn, "revision": prompt["revision"]},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "table, list at once" in refused.json()["text"][0]
+    assert Prompt.objects.get(pk=prompt["id"]).state == "assembled"

@@ -1,13 +1,18 @@
 """Stage 2 screens: the library, assembling, the review queue and the meta-prompt."""
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from curation.models import Job
 from curation.services.jobs import job_run_here
+from evolution import formats
 from evolution.models import Prompt, TemplatePart
 from evolution.services.assembly import assembly_start
 from evolution.services.parts import parts_add_starter, parts_from_instructions
+from evolution.services.prompt_review import prompt_output_rule
+from labeling.models import Sample
+from labeling.services.generate import label_job_start
 from tests.factories import DialogueFactory, InstructionFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +164,70 @@ def test_the_meta_prompt_screen_refuses_a_prompt_without_tasks(team):
 
 def test_annotators_do_not_see_stage_two(team):
     assert team.client("annotator").get(url(team, "prompt_queue")).status_code == 403
+
+
+def test_each_card_shows_the_output_rule_its_text_gives(team, prompts):
+    page = team.client("lead").get(url(team, "prompt_queue")).content.decode()
+    for prompt in prompts:
+        rule = formats.rule([prompt.tasks[0]["output_format"]], "zh")
+        card = page[page.index(f'id="prompt-{prompt.pk}"') :]
+        assert rule in card.split("</article>")[0]
+
+
+def test_approving_a_text_that_asks_for_two_formats_is_refused_on_the_card(team, prompts):
+    prompt = prompts[0]
+    torn = prompt.text.replace(
+        "{dialogue}", "{dialogue}\n请用表格列出客户诉求，并以 JSON 输出结论。"
+    )
+    response = team.client("lead").post(
+        url(team, "prompt_act", prompt.pk),
+        {"approve": "", "revision": 1, "text": torn, "state": "pending"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert 'role="alert">The prompt asks for ' in body and "JSON, table" in body
+    assert "以 JSON 输出结论" in body  # what was typed is kept to fix
+    assert Prompt.objects.get(pk=prompt.pk).state == "assembled"
+
+
+def test_approving_an_edit_to_a_list_shows_the_new_rule(team, prompts):
+    prompt = prompts[1]
+    part = TemplatePart.objects.get(pk=prompt.tasks[0]["output_part"])
+    listed = prompt.text.replace(part.text, "请以编号列表输出，每条一句话。")
+    listed = listed.replace(prompt.tasks[0]["example"], "1. 客户预算三百万\n2. 客户希望首付三成")
+    response = team.client("lead").post(
+        url(team, "prompt_act", prompt.pk),
+        {"approve": "", "revision": 1, "text": listed, "state": "pending"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert formats.rule(["list"], "zh") in response.content.decode()
+    assert Prompt.objects.get(pk=prompt.pk).tasks[0]["output_format"] == "list"
+
+
+def test_the_label_review_panel_shows_the_rule_beside_the_instruction(team, labels):
+    job = label_job_start(
+        project=team.project,
+        count=1,
+        endpoint=labels["endpoint"],
+        actor=team.lead,
+        prompt_ids=[labels["json"].pk],
+        judge=False,
+        dispatch=False,
+    )
+    assert job_run_here(job_id=job.pk).status == Job.Status.DONE
+    sample = Sample.objects.get(job=job)
+    rule = prompt_output_rule(sample.prompt)
+    assert rule == "输出规则：JSON（必须能被解析，JSON 以外不要有其他内容）"
+    html = render_to_string(
+        "labeling/review.html#panel",
+        {
+            "project": team.project,
+            "sample": sample,
+            "left": 1,
+            "left_cap": 100,
+            "grades": [],
+            "output_rule": rule,
+        },
+    )
+    heading = html.index("<h3>Instruction</h3>")
+    assert heading < html.index(rule) < html.index(sample.instruction[:20])

@@ -183,3 +183,21 @@ def test_problem_kind_of_no_problems():
 def test_unknown_format_is_an_error():
     with pytest.raises(ValueError, match="unknown output format 'yaml'"):
         check_output("a: 1", ["yaml"])
+
+
+def test_the_check_enforces_the_format_the_prompts_words_ask_for():
+    # The reproduced defect: bullet points asked for, a table enforced. The formats an approved
+    # prompt gets are read from its final text (evolution.formats.derive), and the check holds
+    # the answer to those.
+    from evolution.formats import derive
+
+    table = "| 诉求 | 说明 |\n| --- | --- |\n| 看房 | 客户希望周末看房 |"
+    bullets = "1. 客户希望周末看房\n2. 客户预算三百万\n3. 客户关注学区"
+    for text, good, bad in (
+        ("请以要点形式列出客户的三项核心诉求。", bullets, table),
+        ("不要用列表，请以 Markdown 表格汇总客户的三项核心诉求。", table, bullets),
+    ):
+        formats, problem = derive(text, ["table"])
+        assert problem is None
+        assert check_output(good, formats) == []
+        assert problem_kind(check_output(bad, formats)) == "bad_format"
