@@ -3,19 +3,21 @@ Chinese and English. No Django here. Parts use the placeholders of evolution/ser
 the meta-prompt is filled with evolution.placeholders (so JSON braces in examples are text).
 """
 
-# (kind, name, text, output_format, example)
+# (kind, name, text, output_format, example). `{domain}` is the project's business
+# (Project.domain: "房产经纪", "酒店预订", a neutral phrase when unset), filled when a prompt is
+# assembled, so the same starter parts serve every industry; the examples name none.
 STARTER_PARTS = [
     (
         "scene_background",
         "场景背景",
-        "以下是一段房产经纪服务中的对话，场景为“{scene}”。客户和经纪人围绕房源、看房、交易等事项沟通。",
+        "以下是一段来自{domain}业务的客服对话，场景为“{scene}”。客户和服务人员围绕该场景中的具体事项沟通。",
         "",
         "",
     ),
     (
         "role",
         "角色设定",
-        "你是一名资深的房产服务质检专家，熟悉“{role}”岗位的服务规范。",
+        "你是一名熟悉{domain}业务的资深服务质检专家，了解“{role}”岗位的服务规范。",
         "",
         "",
     ),
@@ -25,35 +27,35 @@ STARTER_PARTS = [
         "JSON 输出",
         "请以 JSON 格式输出，不要输出 JSON 以外的内容。",
         "json",
-        '{"结论": "是", "依据": "客户明确表示周末想去看房"}',
+        '{"结论": "是", "依据": "客户明确同意了服务人员提出的方案"}',
     ),
     (
         "output_format",
         "表格输出",
         "请以 Markdown 表格输出，每行一项。",
         "table",
-        "| 项目 | 内容 |\n| --- | --- |\n| 客户意向 | 两居室 |",
+        "| 项目 | 内容 |\n| --- | --- |\n| 客户诉求 | 更改预约时间 |",
     ),
     (
         "output_format",
         "Markdown 输出",
         "请用 Markdown 分节输出，每节一个小标题。",
         "markdown",
-        "## 结论\n客户有购房意向\n## 依据\n客户询问了首付比例",
+        "## 结论\n客户有明确的办理意向\n## 依据\n客户询问了费用和所需材料",
     ),
     (
         "output_format",
         "列表输出",
         "请以编号列表输出，每条一句话。",
         "list",
-        "1. 客户关注学区\n2. 客户预算为 500 万",
+        "1. 客户关注价格\n2. 客户希望本周内办理",
     ),
     (
         "output_format",
         "自由文本输出",
         "请用一段简洁的中文回答，不超过 100 字。",
         "free_text",
-        "客户对房源价格有顾虑，经纪人解释了议价空间，客户同意周末看房。",
+        "客户对价格有顾虑，服务人员解释了优惠政策，客户同意先预约。",
     ),
     (
         "guidelines",

@@ -10,6 +10,7 @@ from curation.models import (
     ModelEndpoint,
     Project,
     Role,
+    ServiceRole,
     TaskType,
 )
 from curation.services.llm import ENDPOINT_FIELDS
@@ -69,6 +70,15 @@ class TaxonomyTermSerializer(serializers.Serializer):
     position = serializers.IntegerField()
     active = serializers.BooleanField()
     revision = serializers.IntegerField(read_only=True)
+
+
+class ServiceRoleSerializer(TaxonomyTermSerializer):
+    """A role with the keys of the scenes it works in (written as keys too, or ids)."""
+
+    scenes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="key")
+
+    class Meta:
+        model = ServiceRole
 
 
 class TaskTypeSerializer(TaxonomyTermSerializer):

@@ -19,6 +19,7 @@ from curation.api.serializers import (
     MembershipSerializer,
     ProjectSerializer,
     ProjectUpdateSerializer,
+    ServiceRoleSerializer,
     TaskTypeSerializer,
     TaxonomyTermSerializer,
 )
@@ -138,14 +139,21 @@ class TaxonomyTermViewSet(
     def get_queryset(self):
         return self.model.objects.filter(project=self.project).order_by("position", "key")
 
+    def term_data(self, request) -> dict:
+        """The request body; a form's repeated `scenes` fields kept as a list."""
+        data = payload(request)
+        if "scenes" in data and hasattr(request.data, "getlist"):
+            data["scenes"] = request.data.getlist("scenes")
+        return data
+
     def create(self, request, project_slug: str):
         term = taxonomy_services.taxonomy_term_create(
-            project=self.project, model=self.model, data=payload(request), actor=request.user
+            project=self.project, model=self.model, data=self.term_data(request), actor=request.user
         )
         return Response(self.get_serializer(term).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, project_slug: str, pk: str):
-        data = payload(request)
+        data = self.term_data(request)
         revision = pop_revision(data)
         term = taxonomy_services.taxonomy_term_update(
             term=self.get_object(), data=data, revision=revision, actor=request.user
@@ -167,8 +175,15 @@ class SourceTypeViewSet(TaxonomyTermViewSet):
 
 
 class ServiceRoleViewSet(TaxonomyTermViewSet):
+    """Roles, each with `scenes`: the keys of the scenes it works in. Create and edit take
+    them as a list of keys; a key that is not one of the project's scenes is a 400."""
+
     model = ServiceRole
     queryset = ServiceRole.objects.none()
+    serializer_class = ServiceRoleSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("scenes")
 
 
 class TaskTypeViewSet(TaxonomyTermViewSet):

@@ -27,6 +27,46 @@ def term_fields(model: type[TaxonomyTerm]) -> list[str]:
     return _COMMON_FIELDS + (_TASK_FIELDS if model is TaskType else [])
 
 
+def term_snapshot(term: TaxonomyTerm) -> dict[str, Any]:
+    """A term's editable fields for the audit log; a role's scenes as their keys, sorted."""
+    snapshot = audit_snapshot(term, term_fields(type(term)))
+    if isinstance(term, ServiceRole):
+        snapshot["scenes"] = sorted(scene.key for scene in term.scenes.all())
+    return snapshot
+
+
+def _clean_scenes(project: Project, value: Any) -> list[Scene]:
+    """The project's scenes named by key or id: a list, or a text of keys separated by commas
+    or spaces. Anything else, or a scene of another project, is refused under `scenes`."""
+    if value is None or value == "":
+        value = []
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split() if v]
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in value
+    ):
+        raise ValidationError({"scenes": _("Give the scenes as a list of scene keys.")})
+    wanted = list(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+    scenes = list(Scene.objects.filter(project=project))
+    by_key = {scene.key: scene for scene in scenes}
+    by_id = {str(scene.pk): scene for scene in scenes}
+    found, unknown = [], []
+    for name in wanted:
+        scene = by_key.get(name) or by_id.get(name)
+        if scene is None:
+            unknown.append(name)
+        elif scene not in found:
+            found.append(scene)
+    if unknown:
+        raise ValidationError(
+            {
+                "scenes": _("Not scenes of this project: %(names)s.")
+                % {"names": ", ".join(f"“{n}”" for n in unknown[:10])}
+            }
+        )
+    return found
+
+
 def taxonomy_seed_project(*, project: Project) -> None:
     """Give a project the paper's scenes, sources, roles and task types (bulk, one query each)."""
     for model, terms in _SEEDS:
@@ -77,11 +117,20 @@ def _clean_requirements(value: Any, field: str) -> list[str]:
     return [item.strip() for item in value if item.strip()]
 
 
-def _clean(model: type[TaxonomyTerm], data: dict[str, Any]) -> dict[str, Any]:
-    """Validate the editable fields of a term; every problem is named by its field."""
+def _clean(
+    model: type[TaxonomyTerm], data: dict[str, Any], project: Project
+) -> tuple[dict[str, Any], list[Scene] | None]:
+    """Validate the editable fields of a term; every problem is named by its field. Returns the
+    cleaned fields and, for a role whose data names them, its scenes (None: left as they are)."""
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
-    allowed = set(term_fields(model))
+    allowed = set(term_fields(model)) | ({"scenes"} if model is ServiceRole else set())
+    scenes = None
+    if model is ServiceRole and "scenes" in data:
+        try:
+            scenes = _clean_scenes(project, data["scenes"])
+        except ValidationError as error:
+            errors.update({k: v[0] for k, v in error.message_dict.items()})
     unknown = sorted(set(data) - allowed)
     if unknown:
         errors["__all__"] = _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}
@@ -124,14 +173,14 @@ def _clean(model: type[TaxonomyTerm], data: dict[str, Any]) -> dict[str, Any]:
                 errors.update({k: v[0] for k, v in error.message_dict.items()})
     if errors:
         raise ValidationError(errors)
-    return cleaned
+    return cleaned, scenes
 
 
 @transaction.atomic
 def taxonomy_term_create(
     *, project: Project, model: type[TaxonomyTerm], data: dict[str, Any], actor
 ) -> TaxonomyTerm:
-    cleaned = _clean(model, data)
+    cleaned, scenes = _clean(model, data, project)
     missing = [f for f in ("key", "name_en", "name_zh") if f not in cleaned]
     if missing:
         raise ValidationError({f: _("This field is required.") for f in missing})
@@ -142,12 +191,14 @@ def taxonomy_term_create(
         raise ValidationError(
             {"key": _("The key “%(key)s” is taken in this project.") % {"key": cleaned["key"]}}
         ) from None
+    if scenes:
+        term.scenes.set(scenes)
     audit_record(
         actor=actor,
         action=f"taxonomy.{model._meta.model_name}.create",
         target=term,
         project=project,
-        after=audit_snapshot(term, term_fields(model)),
+        after=term_snapshot(term),
     )
     return term
 
@@ -156,11 +207,11 @@ def taxonomy_term_create(
 def taxonomy_term_update(
     *, term: TaxonomyTerm, data: dict[str, Any], revision: int, actor
 ) -> TaxonomyTerm:
-    """Change a term; refused with ConflictError if someone saved it since `revision`."""
+    """Change a term; refused with ConflictError if someone saved it since `revision`. A role's
+    scenes change with it (the revision guards them too)."""
     model = type(term)
-    cleaned = _clean(model, data)
-    fields = term_fields(model)
-    before = audit_snapshot(term, fields)
+    cleaned, scenes = _clean(model, data, term.project)
+    before = term_snapshot(term)
     try:
         with transaction.atomic():
             revision_update(
@@ -177,13 +228,15 @@ def taxonomy_term_update(
         raise ValidationError(
             {"key": _("The key “%(key)s” is taken in this project.") % {"key": cleaned.get("key")}}
         ) from None
+    if scenes is not None:
+        term.scenes.set(scenes)
     audit_record(
         actor=actor,
         action=f"taxonomy.{model._meta.model_name}.update",
         target=term,
         project=term.project,
         before=before,
-        after=audit_snapshot(term, fields),
+        after=term_snapshot(term),
     )
     return term
 
@@ -198,7 +251,7 @@ def taxonomy_term_delete(*, term: TaxonomyTerm, actor) -> None:
         action=f"taxonomy.{model._meta.model_name}.delete",
         target=term,
         project=term.project,
-        before=audit_snapshot(term, term_fields(model)),
+        before=term_snapshot(term),
     )
     try:
         with transaction.atomic():

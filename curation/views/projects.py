@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from curation import selectors
 from curation.exceptions import ConflictError
-from curation.models import TAXONOMY_MODELS, Membership, Role, TaxonomyTerm
+from curation.models import TAXONOMY_MODELS, Membership, Role, Scene, ServiceRole, TaxonomyTerm
 from curation.services import projects as project_services
 from curation.services import taxonomy as taxonomy_services
 from curation.views.common import (
@@ -186,16 +186,47 @@ def _taxonomy_model(kind: str) -> type[TaxonomyTerm]:
 
 
 def _taxonomy_sections(project) -> list[dict]:
-    return [
-        {
-            "kind": kind,
-            "title": model._meta.verbose_name_plural,
-            "model": model,
-            "terms": model.objects.filter(project=project).order_by("position", "key"),
-            "is_task": kind == "task-types",
-        }
-        for kind, model in TAXONOMY_MODELS.items()
-    ]
+    # Roles show their scenes and scenes their roles: one prefetch each, not one query a row.
+    related = {"roles": "scenes", "scenes": "roles"}
+    sections = []
+    for kind, model in TAXONOMY_MODELS.items():
+        terms = model.objects.filter(project=project).order_by("position", "key")
+        if kind in related:
+            terms = terms.prefetch_related(related[kind])
+        sections.append(
+            {
+                "kind": kind,
+                "title": model._meta.verbose_name_plural,
+                "model": model,
+                "terms": terms,
+                **_kind_flags(kind),
+            }
+        )
+    return sections
+
+
+def _kind_flags(kind: str) -> dict:
+    """What a kind's rows and forms show beyond the common fields."""
+    return {
+        "is_task": kind == "task-types",
+        "is_role": kind == "roles",
+        "is_scene": kind == "scenes",
+    }
+
+
+def _scene_choices(request: HttpRequest, project, kind: str, term=None) -> dict:
+    """For a role's form: the project's scenes, and which are ticked (as posted after an error,
+    else the role's own)."""
+    if kind != "roles":
+        return {}
+    if request.method == "POST":
+        chosen = set(request.POST.getlist("scenes"))
+    elif term is not None:
+        chosen = {str(pk) for pk in term.scenes.values_list("pk", flat=True)}
+    else:
+        chosen = set()
+    scenes = Scene.objects.filter(project=project).order_by("position", "key")
+    return {"scene_choices": scenes, "chosen_scenes": chosen}
 
 
 @project_view(Role.ANNOTATOR)
@@ -212,6 +243,9 @@ def _term_form_data(request: HttpRequest, model) -> dict:
     fields = taxonomy_services.term_fields(model)
     data = {name: request.POST.get(name, "") for name in fields if name != "active"}
     data["active"] = request.POST.get("active") == "on"
+    if model is ServiceRole:
+        # Every scene is a checkbox on the form: none ticked means the role works in none.
+        data["scenes"] = request.POST.getlist("scenes")
     return data
 
 
@@ -224,7 +258,7 @@ def taxonomy_term(request: HttpRequest, project, kind: str, pk: int) -> HttpResp
     return render(
         request,
         "curation/taxonomy.html#term-row",
-        project_context(request, term=term, kind=kind, is_task=kind == "task-types"),
+        project_context(request, term=term, kind=kind, **_kind_flags(kind)),
     )
 
 
@@ -235,7 +269,12 @@ def taxonomy_term_edit(request: HttpRequest, project, kind: str, pk: int) -> Htt
     model = _taxonomy_model(kind)
     term = get_object_or_404(model, pk=pk, project=project)
     context = project_context(
-        request, term=term, kind=kind, is_task=kind == "task-types", errors={}
+        request,
+        term=term,
+        kind=kind,
+        errors={},
+        **_kind_flags(kind),
+        **_scene_choices(request, project, kind, term),
     )
     status = 200
     if request.method == "POST":
@@ -269,7 +308,12 @@ def taxonomy_term_edit(request: HttpRequest, project, kind: str, pk: int) -> Htt
 def taxonomy_term_add(request: HttpRequest, project, kind: str) -> HttpResponse:
     model = _taxonomy_model(kind)
     context = project_context(
-        request, kind=kind, title=model._meta.verbose_name, is_task=kind == "task-types", errors={}
+        request,
+        kind=kind,
+        title=model._meta.verbose_name,
+        errors={},
+        **_kind_flags(kind),
+        **_scene_choices(request, project, kind),
     )
     status = 200
     if request.method == "POST":
@@ -284,7 +328,16 @@ def taxonomy_term_add(request: HttpRequest, project, kind: str) -> HttpResponse:
             context.update(errors=error_messages(error), values=request.POST)
             status = 400
         else:
-            messages.success(request, _("Added."))
+            if kind == "scenes":
+                messages.success(
+                    request,
+                    _(
+                        "Added. No role works in this scene yet: tick it on the roles that do "
+                        "(Edit on a role's row)."
+                    ),
+                )
+            else:
+                messages.success(request, _("Added."))
             return redirect(reverse("curation:taxonomy", args=[project.slug]) + f"#{kind}")
     return render(request, "curation/taxonomy_term_add.html", context, status=status)
 

@@ -115,7 +115,11 @@ def _handle(item: JobItem) -> dict[str, Any]:
         dialogue = excerpt_dialogue(job.project_id, parent.scene_id, seed=parent.pk)
         prompt = placeholders.fill(
             template,
-            {"instruction": parent.text, "dialogue": untrusted(context_excerpt(dialogue)[0])},
+            {
+                "instruction": parent.text,
+                "dialogue": untrusted(context_excerpt(dialogue)[0]),
+                "domain": job.project.domain("zh" if chinese else "en"),
+            },
         )
         messages = [
             {"role": "system", "content": UNTRUSTED_NOTE},

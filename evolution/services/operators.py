@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import string
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,30 +10,58 @@ from django.utils.translation import gettext as _
 
 from curation.services.audit import audit_record, audit_snapshot
 from curation.services.revisions import revision_update
+from evolution import placeholders
 from evolution.models import EvolutionOperator
 
-PLACEHOLDERS = {"instruction", "dialogue"}
+# Every operator shows the model the instruction and the dialogue it is about (the paper evolves
+# under the dialogue's control), each exactly once; {domain} names the project's business.
+PLACEHOLDERS = {"instruction", "dialogue", "domain"}
+REQUIRED = frozenset({"instruction", "dialogue"})
 FIELDS = ["name_en", "name_zh", "prompt_zh", "prompt_en", "active"]
+
+# A brace group that starts like a name: `{instruction}`, but also `{instruction:>1000000000}`,
+# `{instruction!r}`, `{instruction.x}`, `{instruction[0]}` or `{Instruction}`, and an opening
+# brace never closed (group 2 empty). Only a bare lower-case name is a placeholder; the rest
+# would be text sent to the model as is, or a format field should anyone ever use str.format.
+_NAMED_GROUP = re.compile(r"\{(\s*[A-Za-z_][^{}]*)(\}|(?=\{)|$)")
 
 
 def _check_prompt(text: str, field: str) -> str:
     text = text.strip()
-    try:
-        names = {
-            name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None
-        }
-    except ValueError as error:
-        raise ValidationError({field: _("Unbalanced braces: %(e)s.") % {"e": error}}) from None
-    unknown = sorted(names - PLACEHOLDERS)
-    if unknown:
-        raise ValidationError(
-            {
-                field: _("Unknown placeholder(s) %(names)s; use {instruction} and {dialogue}.")
-                % {"names": ", ".join("{" + n + "}" for n in unknown)}
-            }
+    errors: list[str] = []
+    malformed, unclosed = [], []
+    for match in _NAMED_GROUP.finditer(text):
+        if not match.group(2):
+            unclosed.append("{" + match.group(1)[:30])
+        elif not placeholders.PATTERN.fullmatch(match.group(0)):
+            malformed.append(match.group(0)[:40])
+    if unclosed:
+        errors.append(
+            _("Unbalanced braces: %(text)s is never closed.") % {"text": ", ".join(unclosed)}
         )
-    if "instruction" not in names:
-        raise ValidationError({field: _("The prompt must contain {instruction}.")})
+    if malformed:
+        errors.append(
+            _(
+                "%(fields)s is not a placeholder: write a lower-case name alone in braces, "
+                "like {instruction}, without a format, conversion, attribute or index."
+            )
+            % {"fields": ", ".join(malformed)}
+        )
+    for problem in placeholders.problems(
+        text, allowed=PLACEHOLDERS, required=REQUIRED, once=REQUIRED
+    ):
+        names = placeholders.braced(problem.names)
+        if problem.kind == "unknown":
+            errors.append(
+                _("Unknown placeholder(s) %(names)s; use %(allowed)s.")
+                % {"names": names, "allowed": placeholders.braced(PLACEHOLDERS)}
+            )
+        elif problem.kind == "missing":
+            errors.append(_("The prompt must contain %(names)s.") % {"names": names})
+        else:
+            errors.append(_("%(names)s may appear only once.") % {"names": names})
+    if errors:
+        raise ValidationError({field: errors})
     return text
 
 

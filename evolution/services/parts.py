@@ -19,14 +19,15 @@ K = TemplatePart.Kind
 MAX_TEXT = 4000
 
 # Which placeholders each kind may use; {dialogue} belongs to the dialogue presentation alone
-# and must appear there exactly once, so every prompt shows its dialogue once.
+# and must appear there exactly once, so every prompt shows its dialogue once. {domain} (the
+# project's business, Project.domain) fits anywhere: it is what keeps parts industry-neutral.
 ALLOWED: dict[str, set[str]] = {
-    K.SCENE: {"scene"},
-    K.ROLE: {"scene", "role"},
-    K.DIALOGUE: {"scene", "role", "dialogue"},
-    K.TASK: {"scene", "role"},
-    K.OUTPUT: {"example"},
-    K.GUIDELINES: {"scene", "role"},
+    K.SCENE: {"domain", "scene"},
+    K.ROLE: {"domain", "scene", "role"},
+    K.DIALOGUE: {"domain", "scene", "role", "dialogue"},
+    K.TASK: {"domain", "scene", "role"},
+    K.OUTPUT: {"domain", "example"},
+    K.GUIDELINES: {"domain", "scene", "role"},
 }
 REQUIRED: dict[str, set[str]] = {K.DIALOGUE: {"dialogue"}}
 ONCE = {"dialogue", "example"}
@@ -238,7 +239,8 @@ def parts_from_instructions(*, project: Project, actor) -> int:
 @transaction.atomic
 def parts_add_starter(*, project: Project, actor) -> int:
     """The starter parts (background, role, dialogue presentation, five output formats with
-    examples, guidelines) that the library lacks by kind and name; how many made."""
+    examples, guidelines) that the library lacks by kind and name; how many made. They name
+    no industry: they say {domain}, which assembly fills with the project's domain."""
     have = set(TemplatePart.objects.filter(project=project).values_list("kind", "name"))
     made = [
         TemplatePart(

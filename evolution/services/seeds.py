@@ -24,7 +24,7 @@ from curation.models import (
 )
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
-from evolution import prompts, similarity
+from evolution import placeholders, prompts, similarity
 from evolution.models import Instruction
 
 KIND = "instructions.seed"
@@ -50,7 +50,9 @@ def seeds_generate(
     actor,
     dispatch: bool = True,
 ) -> Job:
-    """A job with one item per task type x scene x role combination."""
+    """A job with one item per task type x scene x role combination, for the scene-role pairs
+    that belong together (ServiceRole.scenes): a role never drafts for a scene it does not
+    work in. The job's params say how many chosen pairs were skipped."""
     if endpoint.project_id != project.pk:
         raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
     if not 1 <= int(per_combination) <= MAX_PER_COMBINATION:
@@ -60,20 +62,41 @@ def seeds_generate(
                 % {"n": MAX_PER_COMBINATION}
             }
         )
-    combos = product(
-        _ids(TaskType, project, task_types, "task_types"),
-        _ids(Scene, project, scenes, "scenes"),
-        _ids(ServiceRole, project, roles, "roles"),
+    task_ids = _ids(TaskType, project, task_types, "task_types")
+    scene_ids = _ids(Scene, project, scenes, "scenes")
+    role_ids = _ids(ServiceRole, project, roles, "roles")
+    belong = set(
+        ServiceRole.scenes.through.objects.filter(
+            servicerole_id__in=role_ids, scene_id__in=scene_ids
+        ).values_list("scene_id", "servicerole_id")
     )
+    pairs = [(s, r) for s, r in product(scene_ids, role_ids) if (s, r) in belong]
+    skipped = len(scene_ids) * len(role_ids) - len(pairs)
+    if not pairs:
+        raise ValidationError(
+            {
+                "roles": _(
+                    "None of the chosen roles works in the chosen scenes; choose a role of "
+                    "those scenes, or pair them in the taxonomy."
+                )
+            }
+        )
     payloads = [
-        {"task_type": t, "scene": s, "role": r, "n": int(per_combination)} for t, s, r in combos
+        {"task_type": t, "scene": s, "role": r, "n": int(per_combination)}
+        for t in task_ids
+        for s, r in pairs
     ]
     return job_create(
         project=project,
         kind=KIND,
         creator=actor,
         payloads=payloads,
-        params={"endpoint": endpoint.pk, "per_combination": int(per_combination)},
+        params={
+            "endpoint": endpoint.pk,
+            "per_combination": int(per_combination),
+            "pairs": len(pairs),
+            "skipped_pairs": skipped,
+        },
         dispatch=dispatch,
     )
 
@@ -109,13 +132,18 @@ def _handle(item: JobItem) -> dict[str, Any]:
     dialogue = excerpt_dialogue(job.project_id, scene.pk, seed=item.pk)
     text, language = context_excerpt(dialogue)
     chinese = language == "zh"
-    prompt = prompts.SEED[language].format(
-        n=item.payload["n"],
-        task=task.name_zh if chinese else task.name_en,
-        requirements="；".join(task.requirements_zh if chinese else task.requirements_en),
-        scene=scene.name_zh if chinese else scene.name_en,
-        role=role.name_zh if chinese else role.name_en,
-        dialogue=untrusted(text),
+    # Filled by name, in one pass: braces in a term or the dialogue stay text, never a field.
+    prompt = placeholders.fill(
+        prompts.SEED[language],
+        {
+            "n": str(item.payload["n"]),
+            "task": task.name_zh if chinese else task.name_en,
+            "requirements": "；".join(task.requirements_zh if chinese else task.requirements_en),
+            "scene": scene.name_zh if chinese else scene.name_en,
+            "role": role.name_zh if chinese else role.name_en,
+            "domain": job.project.domain(language),
+            "dialogue": untrusted(text),
+        },
     )
     messages = [
         {"role": "system", "content": UNTRUSTED_NOTE},
@@ -171,6 +199,8 @@ def _finish(job: Job) -> None:
             "created": created,
             "near_duplicates": near,
             "similarity": f"ROUGE-L > {similarity.THRESHOLD}",
+            # Task x scene x role combinations left out: the role does not work in the scene.
+            "skipped_pairs": job.params.get("skipped_pairs", 0),
         }
     )
 

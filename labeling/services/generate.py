@@ -28,6 +28,7 @@ from curation.models import (
 from curation.services.audit import audit_record
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
+from evolution import placeholders
 from evolution.models import Prompt
 from evolution.selectors import prompts_for_labeling
 from evolution.services.prompt_review import prompt_render
@@ -38,22 +39,24 @@ GENERATE = "labels.generate"
 MAX_SAMPLES = 100_000
 
 
-def _weights(model, project: Project, given: dict | None) -> dict[int, float]:
-    """Weights by term id: the taxonomy's unless given (by key); inactive terms weigh 0."""
+def _weights(model, project: Project, given: dict | None) -> dict[int | str, float]:
+    """Weights by term id: the taxonomy's unless given (by key); inactive terms weigh 0. The
+    key "none" weighs the dialogues without such a term (1.0 unless given)."""
     terms = list(model.objects.filter(project=project))
     by_key = {t.key: t for t in terms}
     given = given or {}
-    unknown = sorted(set(given) - set(by_key))
+    unknown = sorted(set(given) - set(by_key) - {NO_TERM})
     if unknown:
         raise ValidationError(
             {model._meta.model_name: _("Unknown keys: %(k)s.") % {"k": ", ".join(unknown)}}
         )
-    out = {}
+    out: dict[int | str, float] = {}
     for term in terms:
-        weight = float(given.get(term.key, term.weight if term.active else 0))
-        if weight < 0:
-            raise ValidationError({model._meta.model_name: _("Weights cannot be negative.")})
-        out[term.pk] = weight
+        out[term.pk] = float(given.get(term.key, term.weight if term.active else 0))
+    if NO_TERM in given:
+        out[NO_TERM] = float(given[NO_TERM])
+    if any(weight < 0 for weight in out.values()):
+        raise ValidationError({model._meta.model_name: _("Weights cannot be negative.")})
     return out
 
 
@@ -114,18 +117,70 @@ def label_job_start(
     return job
 
 
-def _shares(labels: dict[int, str], requested: dict[str, float], realised: list) -> list[dict]:
-    want = sampling.requested_shares(requested)
-    got = sampling.realised_shares([str(k) for k in realised])
-    return [
-        {
-            "name": labels.get(int(key), "—"),
-            "requested": round(want.get(key, 0.0), 4),
-            "realised": round(got.get(key, 0.0), 4),
+# In a job's weights, the key of dialogues without a scene or a source (the other keys are term
+# ids). Without it they weigh sampling.DEFAULT_WEIGHT; 0 leaves them out.
+NO_TERM = "none"
+# How the distribution names them; stored in English, the job page translates them.
+NO_TERM_NAME = {"scene": "— (no scene)", "source": "— (no source)"}
+
+
+def _term_weights(given: dict[str, float]) -> dict[int | None, float]:
+    return {None if key == NO_TERM else int(key): weight for key, weight in given.items()}
+
+
+def _shares(
+    labels: dict[int, str],
+    tallies: dict,
+    *,
+    by: str | None = None,
+    short: dict[Any, list[dict]] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of the job page's distribution: each key's requested share beside its realised
+    share, with the counts (`asked` is what the weights asked, `count` what was drawn, `had`
+    the dialogues not yet sampled). `by` ("scene", "source") names the None key; task types have
+    no `had`. `short` adds the cells in which a key was short, by key."""
+    total = sum(tally.count for tally in tallies.values())
+    rows = []
+    for key, tally in tallies.items():
+        if not (tally.requested or tally.count):
+            continue
+        row = {
+            "name": NO_TERM_NAME[by] if key is None else labels.get(key, f"#{key}"),
+            "none": key is None,
+            "requested": round(tally.requested, 4),
+            "realised": round(tally.count / total, 4) if total else 0.0,
+            "asked": tally.asked,
+            "count": tally.count,
         }
-        for key in sorted(set(want) | set(got), key=lambda k: -want.get(k, 0.0))
-        if want.get(key) or got.get(key)
-    ]
+        if by:
+            row["had"] = tally.had
+        if short is not None:
+            row["short"] = short.get(key, [])
+        rows.append(row)
+    rows.sort(key=lambda row: (-row["requested"], -row["count"], row["name"]))
+    return rows
+
+
+def _distribution(names: dict[str, dict], drawn: sampling.Draw, tasks: dict) -> dict[str, Any]:
+    """The distribution of a label job: scene, source and task-type rows; each source row lists
+    the scenes in which that source had fewer dialogues than its share, and where they went."""
+    short: dict[Any, list[dict]] = defaultdict(list)
+    for cell in drawn.short:
+        none = cell.scene is None
+        short[cell.source].append(
+            {
+                "scene": NO_TERM_NAME["scene"] if none else names["scene"].get(cell.scene, "#"),
+                "scene_none": none,
+                "asked": cell.asked,
+                "had": cell.had,
+                "moved": cell.moved,
+            }
+        )
+    return {
+        "scene": _shares(names["scene"], drawn.scenes, by="scene"),
+        "source": _shares(names["source"], drawn.sources, by="source", short=short),
+        "task_type": _shares(names["task_type"], tasks),
+    }
 
 
 def _prepare(job: Job) -> list[dict[str, Any]]:
@@ -135,7 +190,7 @@ def _prepare(job: Job) -> list[dict[str, Any]]:
     if existing:
         return [{"sample": pk} for pk in existing]
     params = job.params
-    weights = {k: {int(i): w for i, w in v.items()} for k, v in params["weights"].items()}
+    weights = {k: _term_weights(v) for k, v in params["weights"].items()}
     prompt_rows = list(
         Prompt.objects.filter(pk__in=params["prompts"], state=Prompt.State.APPROVED)
         .order_by("id")
@@ -153,13 +208,15 @@ def _prepare(job: Job) -> list[dict[str, Any]]:
         .exclude(samples__isnull=False)
         .values_list("pk", "scene_id", "source_id")
     )
-    ids = sampling.sample(
+    # Dialogues without a scene or source are a group of their own (key None), never an error.
+    drawn = sampling.draw(
         population,
         params["count"],
         scene_weights=weights["scene"],
         source_weights=weights["source"],
         seed=params["seed"],
     )
+    ids = drawn.ids
     if not ids:
         raise job_kinds.ItemFailed(_("No dialogue is left to sample with these weights."))
     tasks = sampling.assign_tasks(len(ids), task_weights, params["seed"])
@@ -193,21 +250,35 @@ def _prepare(job: Job) -> list[dict[str, Any]]:
                 TaskType.objects.filter(project_id=job.project_id).values_list("pk", "key")
             ),
         }
-        distribution = {
-            "scene": _shares(
-                names["scene"], params["weights"]["scene"], [s.scene_id for s in samples]
-            ),
-            "source": _shares(
-                names["source"], params["weights"]["source"], [s.source_id for s in samples]
-            ),
-            "task_type": _shares(
-                names["task_type"],
-                {str(t): w for t, w in task_weights.items()},
-                [s.task_type_id for s in samples],
-            ),
+        requested = sampling.requested_shares(task_weights)
+        drawn_tasks = dict.fromkeys(task_weights, 0)
+        for task in tasks:
+            drawn_tasks[task] += 1
+        # assign_tasks gives every task type exactly what the weights ask.
+        task_tallies = {
+            task: sampling.Tally(
+                requested=requested[task],
+                asked=drawn_tasks[task],
+                had=drawn_tasks[task],
+                count=drawn_tasks[task],
+            )
+            for task in task_weights
+        }
+        distribution = _distribution(names, drawn, task_tallies)
+        # What the job page needs to explain the rows: how many cells were short, and how
+        # many dialogues of the population had no scene / no source (a group of their own).
+        without = {
+            by: tallies[None].had
+            for by, tallies in (("scene", drawn.scenes), ("source", drawn.sources))
+            if None in tallies and tallies[None].had
         }
         Job.objects.filter(pk=job.pk).update(
-            result={"sampled": len(samples), "distribution": distribution}
+            result={
+                "sampled": len(samples),
+                "distribution": distribution,
+                "short_cells": len(drawn.short),
+                "without": without,
+            }
         )
     return [
         {"sample": pk}
@@ -270,14 +341,18 @@ def _judge(sample: Sample, changes: dict, endpoint: ModelEndpoint, item) -> dict
     if not changes.get("output"):
         return {"judge_grade": "", "judge_reason": ""}
     language = "zh" if any("\u4e00" <= c <= "\u9fff" for c in changes["rendered_input"]) else "en"
+    # Filled by name in one pass: braces in the input or the output stay text.
+    content = placeholders.fill(
+        prompts.JUDGE[language],
+        {
+            "input": changes["rendered_input"],
+            "output": changes["output"],
+            "domain": sample.project.domain(language),
+        },
+    )
     messages = [
         {"role": "system", "content": UNTRUSTED_NOTE},
-        {
-            "role": "user",
-            "content": prompts.JUDGE[language].format(
-                input=changes["rendered_input"], output=changes["output"]
-            ),
-        },
+        {"role": "user", "content": content},
     ]
     try:
         result = llm_chat(

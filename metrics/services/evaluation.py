@@ -404,6 +404,7 @@ def _judge(
                 question=answer.item.input,
                 reference=answer.item.reference,
                 answer=answer.answer,
+                domain=run.project.domain(language),
                 answer_first=answer_first,
             ),
         },

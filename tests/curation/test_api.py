@@ -138,3 +138,75 @@ def test_openapi_schema_and_browsable_api(team):
     page = client.get("/api/projects/", HTTP_ACCEPT="text/html")
     assert page.status_code == 200 and b"<html" in page.content and b"rentals" not in page.content
     assert b"beike" in page.content
+
+
+# --- the scenes a role works in (issue 13) ------------------------------------------------------
+
+
+def role_url(team, role=None) -> str:
+    if role is None:
+        return reverse("servicerole-list", kwargs={"project_slug": team.project.slug})
+    return reverse("servicerole-detail", kwargs={"project_slug": team.project.slug, "pk": role.pk})
+
+
+def test_roles_show_their_scenes_as_keys_and_a_lead_edits_them(team, django_assert_max_num_queries):
+    from curation.models import ServiceRole
+
+    client = api(team.lead)
+    with django_assert_max_num_queries(6):  # one query for every role's scenes, not one each
+        listed = client.get(role_url(team)).json()["results"]
+    scenes = {r["key"]: r["scenes"] for r in listed}
+    assert sorted(scenes["real-estate-agent"]) == ["buying", "renting", "selling"]
+    assert scenes["home-designer"] == ["home-improvement"]
+    assert "scenes" not in client.get(scene_url(team)).json()["results"][0]
+    role = ServiceRole.objects.get(project=team.project, key="home-designer")
+    read = client.get(role_url(team, role)).json()
+    response = client.patch(
+        role_url(team, role),
+        {"scenes": ["home-improvement", "buying"], "revision": read["revision"]},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert sorted(response.json()["scenes"]) == ["buying", "home-improvement"]
+    assert response.json()["revision"] == read["revision"] + 1
+    event = AuditEvent.objects.get(action="taxonomy.servicerole.update")
+    assert event.before["scenes"] == ["home-improvement"]
+    assert event.after["scenes"] == ["buying", "home-improvement"]
+    # A form post names each scene in a field of its own.
+    again = client.patch(
+        role_url(team, role),
+        {"scenes": ["selling", "renting"], "revision": read["revision"] + 1},
+        format="multipart",
+    )
+    assert again.status_code == 200 and sorted(again.json()["scenes"]) == ["renting", "selling"]
+
+
+def test_a_wrong_scene_key_is_a_400_naming_scenes_and_a_stale_one_a_409(team):
+    from curation.models import ServiceRole
+
+    client = api(team.lead)
+    role = ServiceRole.objects.get(project=team.project, key="lease-asset-manager")
+    bad = client.patch(
+        role_url(team, role), {"scenes": ["renting", "hotel"], "revision": role.revision}, "json"
+    )
+    assert bad.status_code == 400 and list(bad.json()) == ["scenes"]
+    assert "hotel" in bad.json()["scenes"][0]
+    api(team.admin).patch(role_url(team, role), {"weight": "2", "revision": role.revision}, "json")
+    stale = client.patch(
+        role_url(team, role), {"scenes": ["buying"], "revision": role.revision}, format="json"
+    )
+    assert stale.status_code == 409 and "Someone else changed" in stale.json()["detail"]
+    assert list(role.scenes.values_list("key", flat=True)) == ["renting"]
+    created = client.post(
+        role_url(team),
+        {"key": "concierge", "name_en": "Concierge", "name_zh": "礼宾", "scenes": ["renting"]},
+        format="json",
+    )
+    assert created.status_code == 201 and created.json()["scenes"] == ["renting"]
+    refused = client.post(
+        role_url(team),
+        {"key": "porter", "name_en": "Porter", "name_zh": "行李员", "scenes": ["lobby"]},
+        format="json",
+    )
+    assert refused.status_code == 400 and "scenes" in refused.json()
+    assert not ServiceRole.objects.filter(project=team.project, key="porter").exists()

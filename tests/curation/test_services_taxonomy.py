@@ -112,3 +112,106 @@ def test_unused_term_is_deleted_with_an_audit_record(team):
     assert not Scene.objects.filter(pk=pk).exists()
     event = AuditEvent.objects.get(action="taxonomy.scene.delete")
     assert event.target_id == str(pk) and event.before["key"] == "home-improvement"
+
+
+# --- the scenes a role works in (issue 13) ------------------------------------------------------
+
+
+def role_scenes(role) -> list[str]:
+    return sorted(role.scenes.values_list("key", flat=True))
+
+
+def test_a_roles_scenes_are_edited_by_key_or_id_and_audited_before_and_after(team):
+    from curation.models import ServiceRole
+
+    role = ServiceRole.objects.get(project=team.project, key="rental-cloud-manager")
+    assert role_scenes(role) == ["renting"]  # as the paper pairs them
+    selling = Scene.objects.get(project=team.project, key="selling")
+    taxonomy_term_update(
+        term=role,
+        data={"scenes": ["renting", str(selling.pk), "renting"], "weight": "2"},
+        revision=role.revision,
+        actor=team.lead,
+    )
+    role.refresh_from_db()
+    assert role_scenes(role) == ["renting", "selling"] and role.revision == 2
+    event = AuditEvent.objects.get(action="taxonomy.servicerole.update")
+    assert event.before["scenes"] == ["renting"]
+    assert event.after["scenes"] == ["renting", "selling"]
+    assert event.after["weight"] == "2.000"
+    # An edit that leaves the scenes out keeps them; an empty list clears them.
+    taxonomy_term_update(term=role, data={"weight": "3"}, revision=2, actor=team.lead)
+    assert role_scenes(role) == ["renting", "selling"]
+    taxonomy_term_update(term=role, data={"scenes": []}, revision=3, actor=team.lead)
+    assert role_scenes(role) == []
+    assert ServiceRole.objects.get(pk=role.pk).revision == 4
+
+
+def test_a_role_takes_only_its_projects_scenes(team):
+    from curation.models import ServiceRole
+    from curation.services.taxonomy import taxonomy_seed_project
+
+    elsewhere = team.outsider.memberships.get().project
+    taxonomy_seed_project(project=elsewhere)
+    foreign = Scene.objects.get(project=elsewhere, key="selling")
+    role = ServiceRole.objects.get(project=team.project, key="home-designer")
+    with pytest.raises(ValidationError) as error:
+        taxonomy_term_update(
+            term=role, data={"scenes": ["renting", "moon-base"]}, revision=1, actor=team.lead
+        )
+    assert "“moon-base”" in error.value.message_dict["scenes"][0]
+    for scenes in ([str(foreign.pk)], ["selling", foreign.pk], [{"key": "renting"}], 7):
+        with pytest.raises(ValidationError) as error:
+            taxonomy_term_update(
+                term=role, data={"scenes": scenes}, revision=role.revision, actor=team.lead
+            )
+        assert list(error.value.message_dict) == ["scenes"], scenes
+    fresh = ServiceRole.objects.get(pk=role.pk)
+    assert role_scenes(fresh) == ["home-improvement"] and fresh.revision == role.revision
+    assert not AuditEvent.objects.filter(action="taxonomy.servicerole.update").exists()
+    # Only roles have scenes.
+    scene = Scene.objects.get(project=team.project, key="renting")
+    with pytest.raises(ValidationError) as error:
+        taxonomy_term_update(
+            term=scene, data={"scenes": ["renting"]}, revision=scene.revision, actor=team.lead
+        )
+    assert "__all__" in error.value.message_dict
+
+
+def test_a_stale_role_edit_changes_no_scene(team):
+    from curation.models import ServiceRole
+
+    role = ServiceRole.objects.get(project=team.project, key="home-advisor")
+    opened = role.revision
+    taxonomy_term_update(term=role, data={"name_en": "Advisor"}, revision=opened, actor=team.admin)
+    with pytest.raises(ConflictError):
+        taxonomy_term_update(
+            term=role, data={"scenes": ["buying"]}, revision=opened, actor=team.lead
+        )
+    assert role_scenes(role) == ["home-improvement"]
+
+
+def test_a_new_role_starts_in_the_scenes_given_and_a_new_scene_with_no_role(team):
+    from curation.models import ServiceRole
+
+    role = taxonomy_term_create(
+        project=team.project,
+        model=ServiceRole,
+        data={
+            "key": "mover",
+            "name_en": "Mover",
+            "name_zh": "搬家师傅",
+            "scenes": "renting, buying",
+        },
+        actor=team.lead,
+    )
+    assert role_scenes(role) == ["buying", "renting"]
+    event = AuditEvent.objects.get(action="taxonomy.servicerole.create")
+    assert event.after["scenes"] == ["buying", "renting"]
+    scene = taxonomy_term_create(
+        project=team.project,
+        model=Scene,
+        data={"key": "storage", "name_en": "Storage", "name_zh": "仓储"},
+        actor=team.lead,
+    )
+    assert not scene.roles.exists()

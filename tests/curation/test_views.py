@@ -131,3 +131,107 @@ def test_audit_log_screen_lists_changes(team):
     page = team.client("lead").get(reverse("curation:audit_log", args=[team.project.slug]))
     assert "taxonomy.scene.update" in page.content.decode()
     assert AuditEvent.objects.filter(project=team.project).count() == 1
+
+
+# --- the scenes a role works in (issue 13) ------------------------------------------------------
+
+
+def role_form(role, scene_ids, **changes) -> dict:
+    data = {
+        "key": role.key,
+        "name_en": role.name_en,
+        "name_zh": role.name_zh,
+        "weight": str(role.weight),
+        "position": str(role.position),
+        "active": "on",
+        "revision": str(role.revision),
+        "scenes": [str(pk) for pk in scene_ids],
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_taxonomy_screen_shows_roles_with_their_scenes_and_scenes_without_roles(
+    team, django_assert_max_num_queries
+):
+    from curation.models import ServiceRole
+
+    client = team.client("lead")
+    added = client.post(
+        reverse("curation:taxonomy_term_add", args=[team.project.slug, "scenes"]),
+        {"key": "storage", "name_en": "Storage", "name_zh": "仓储", "weight": "1", "position": "9"},
+        follow=True,
+    )
+    assert "No role works in this scene yet" in added.content.decode()
+    with django_assert_max_num_queries(12):  # roles and scenes prefetched, not a query a row
+        page = client.get(reverse("curation:taxonomy", args=[team.project.slug]))
+    text = page.content.decode()
+    assert "Scenes it works in" in text and "Roles working in it" in text
+    designer = ServiceRole.objects.get(project=team.project, key="home-designer")
+    row = text.split(f'id="term-roles-{designer.pk}"')[1].split("</tr>")[0]
+    assert "Home improvement" in row and "Renting" not in row
+    storage = Scene.objects.get(project=team.project, key="storage")
+    row = text.split(f'id="term-scenes-{storage.pk}"')[1].split("</tr>")[0]
+    assert "no role works in this scene yet" in row
+    renting = Scene.objects.get(project=team.project, key="renting")
+    row = text.split(f'id="term-scenes-{renting.pk}"')[1].split("</tr>")[0]
+    assert "Rental cloud manager" in row and "no role works" not in row
+
+
+def test_a_lead_ticks_a_roles_scenes_on_the_screen(team):
+    from curation.models import ServiceRole
+
+    role = ServiceRole.objects.get(project=team.project, key="home-advisor")
+    url = reverse("curation:taxonomy_term_edit", args=[team.project.slug, "roles", role.pk])
+    client = team.client("lead")
+    editor = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    improvement = Scene.objects.get(project=team.project, key="home-improvement")
+    buying = Scene.objects.get(project=team.project, key="buying")
+    assert f'name="scenes" value="{improvement.pk}" checked' in editor
+    assert f'name="scenes" value="{buying.pk}" >' in editor  # offered, not ticked
+    response = client.post(url, role_form(role, [buying.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Buying a home" in response.content.decode()  # the row shows the new scene
+    assert sorted(role.scenes.values_list("key", flat=True)) == ["buying"]
+    event = AuditEvent.objects.get(action="taxonomy.servicerole.update")
+    assert (event.before["scenes"], event.after["scenes"]) == (["home-improvement"], ["buying"])
+
+
+def test_a_wrong_or_stale_role_edit_on_the_screen_is_refused(team):
+    from curation.models import ServiceRole
+
+    role = ServiceRole.objects.get(project=team.project, key="home-advisor")
+    url = reverse("curation:taxonomy_term_edit", args=[team.project.slug, "roles", role.pk])
+    buying = Scene.objects.get(project=team.project, key="buying")
+    bad = team.client("lead").post(url, role_form(role, [buying.pk, 999999]))
+    assert bad.status_code == 400
+    text = bad.content.decode()
+    assert "Not scenes of this project: “999999”." in text
+    assert f'name="scenes" value="{buying.pk}" checked' in text  # the input is kept
+    opened = role_form(role, [buying.pk])
+    team.client("admin").post(url, role_form(role, [], weight="2"))
+    stale = team.client("lead").post(url, opened)
+    assert stale.status_code == 409 and "Someone else changed" in stale.content.decode()
+    assert list(role.scenes.all()) == []  # the admin's edit stands
+
+
+def test_a_new_role_is_added_with_its_scenes(team):
+    from curation.models import ServiceRole
+
+    renting = Scene.objects.get(project=team.project, key="renting")
+    url = reverse("curation:taxonomy_term_add", args=[team.project.slug, "roles"])
+    client = team.client("lead")
+    form_page = client.get(url).content.decode()
+    assert "Scenes this role works in" in form_page and f'value="{renting.pk}"' in form_page
+    response = client.post(
+        url,
+        {"key": "mover", "name_en": "Mover", "name_zh": "搬家师傅", "weight": "1",
+         "position": "9", "active": "on", "scenes": [str(renting.pk)]},
+    )  # fmt: skip
+    assert response.status_code == 302
+    role = ServiceRole.objects.get(project=team.project, key="mover")
+    assert list(role.scenes.values_list("key", flat=True)) == ["renting"]
+    scene_form = client.get(
+        reverse("curation:taxonomy_term_add", args=[team.project.slug, "scenes"])
+    ).content.decode()
+    assert "starts with no role" in scene_form and 'name="scenes"' not in scene_form

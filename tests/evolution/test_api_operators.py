@@ -17,6 +17,9 @@ DEFAULT_KEYS = {
 }
 
 
+DEEPER = "Go deeper, as this {domain} dialogue allows:\n{dialogue}\n\n{instruction}"
+
+
 def api(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
@@ -59,18 +62,18 @@ def test_a_lead_edits_a_prompt_with_the_revision_read(team):
     read = api(team.lead).get(f"{base(team)}{op.pk}/").json()
     response = api(team.lead).patch(
         f"{base(team)}{op.pk}/",
-        {"prompt_en": "Go deeper: {instruction}", "revision": read["revision"]},
+        {"prompt_en": DEEPER, "revision": read["revision"]},
         format="json",
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["prompt_en"] == "Go deeper: {instruction}"
+    assert body["prompt_en"] == DEEPER
     assert body["revision"] == read["revision"] + 1
     op.refresh_from_db()
-    assert op.prompt_en == "Go deeper: {instruction}" and op.revision == read["revision"] + 1
+    assert op.prompt_en == DEEPER and op.revision == read["revision"] + 1
     event = AuditEvent.objects.get(project=team.project, action="operator.update")
     assert event.actor == team.lead and event.target_id == str(op.pk)
-    assert event.after["prompt_en"] == "Go deeper: {instruction}"
+    assert event.after["prompt_en"] == DEEPER
 
 
 def test_key_and_kind_cannot_be_changed(team):
@@ -91,7 +94,7 @@ def test_a_stale_revision_gets_409_and_changes_nothing(team):
     first = api(team.admin).patch(url, {"name_en": "Deeper", "revision": op.revision}, "json")
     assert first.status_code == 200
     stale = api(team.lead).patch(
-        url, {"prompt_en": "Stale {instruction}", "revision": op.revision}, format="json"
+        url, {"prompt_en": "Stale {instruction}\n{dialogue}", "revision": op.revision}, "json"
     )
     assert stale.status_code == 409 and "detail" in stale.json()
     fresh = EvolutionOperator.objects.get(pk=op.pk)
@@ -109,9 +112,18 @@ def test_an_edit_without_a_revision_is_refused(team):
 @pytest.mark.parametrize(
     ("field", "prompt", "message"),
     [
-        ("prompt_en", "Rewrite {instruction} for {foo}", "{foo}"),
+        ("prompt_en", "Rewrite {instruction} for {foo}\n{dialogue}", "{foo}"),
         ("prompt_zh", "改写这条指令", "{instruction}"),
         ("prompt_en", "Rewrite the instruction", "{instruction}"),
+        # Every operator shows the dialogue: one without it evolves blind.
+        ("prompt_zh", "改写这条指令：{instruction}", "{dialogue}"),
+        ("prompt_en", "Rewrite {instruction} twice: {instruction}\n{dialogue}", "only once"),
+        # Only a bare name is a placeholder: no format spec (a 1 GB padding), conversion,
+        # attribute or index, which str.format would have run.
+        ("prompt_en", "Rewrite {instruction:>1000000000}\n{dialogue}", "{instruction:>1000000000}"),
+        ("prompt_en", "Rewrite {instruction!r}\n{dialogue}", "{instruction!r}"),
+        ("prompt_zh", "改写 {instruction.x}\n{dialogue}", "{instruction.x}"),
+        ("prompt_zh", "改写 {instruction[0]}\n{dialogue}", "{instruction[0]}"),
     ],
 )
 def test_bad_prompts_get_400_naming_the_field(team, field, prompt, message):

@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from evolution.models import EvolutionOperator
 
@@ -28,18 +29,24 @@ def test_a_lead_edits_an_operator_prompt(team):
     page = team.client("lead").get(url(team)).content.decode()
     assert "add-constraints" in page and "In-breadth: a new task" in page
     op = EvolutionOperator.objects.get(project=team.project, key="deepen")
-    response = team.client("lead").post(url(team), form(op, prompt_en="Go deeper: {instruction}"))
+    deeper = "Go deeper in {domain}:\n{dialogue}\n\n{instruction}"
+    response = team.client("lead").post(url(team), form(op, prompt_en=deeper))
     assert response.status_code == 302
     op.refresh_from_db()
-    assert op.prompt_en == "Go deeper: {instruction}" and op.revision == 2
+    assert op.prompt_en == deeper and op.revision == 2
 
 
 @pytest.mark.parametrize(
     ("prompt", "message"),
     [
         ("Rewrite {instruction} for {customer}", "Unknown placeholder(s) {customer}"),
-        ("Rewrite the instruction", "must contain {instruction}"),
+        ("Rewrite the instruction", "must contain {dialogue}, {instruction}"),
         ("Rewrite {instruction", "Unbalanced braces"),
+        ("Rewrite {instruction} alone", "The prompt must contain {dialogue}"),
+        ("Rewrite {instruction:>1000000000} {dialogue}", "{instruction:&gt;1000000000} is not"),
+        ("Rewrite {instruction!r} {dialogue}", "{instruction!r} is not a placeholder"),
+        ("Rewrite {instruction.x} {dialogue}", "{instruction.x} is not a placeholder"),
+        ("Rewrite {instruction[0]} {dialogue}", "{instruction[0]} is not a placeholder"),
     ],
 )
 def test_bad_prompts_are_named_and_kept_in_the_form(team, prompt, message):
@@ -48,7 +55,7 @@ def test_bad_prompts_are_named_and_kept_in_the_form(team, prompt, message):
     response = team.client("lead").post(url(team), form(op, prompt_en=prompt))
     assert response.status_code == 400
     page = response.content.decode()
-    assert message in page and prompt in page
+    assert message in page and escape(prompt) in page
     assert EvolutionOperator.objects.get(pk=op.pk).prompt_en == op.prompt_en
 
 

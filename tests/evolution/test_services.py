@@ -110,6 +110,52 @@ def test_seed_choices_must_be_the_projects_own(team, endpoint):
         )
 
 
+def test_seeds_skip_roles_paired_with_scenes_they_do_not_work_in(team, endpoint):
+    project = team.project
+    tasks, _scenes, _roles = terms(team)
+    scenes = list(Scene.objects.filter(project=project, key__in=["renting", "home-improvement"]))
+    roles = list(
+        ServiceRole.objects.filter(
+            project=project, key__in=["lease-asset-manager", "home-designer"]
+        )
+    )
+    restaurant = Scene.objects.create(
+        project=project, key="restaurant", name_zh="餐馆", name_en="Restaurant"
+    )
+    job = seeds_generate(
+        project=project,
+        task_types=[t.pk for t in tasks],
+        scenes=[s.pk for s in [*scenes, restaurant]],
+        roles=[r.pk for r in roles],
+        per_combination=2,
+        endpoint=endpoint,
+        actor=team.lead,
+        dispatch=False,
+    )
+    # 3 scenes x 2 roles = 6 pairs; only 租房-租赁资管经理 and 家装-家装设计师 belong together.
+    assert job.params["pairs"] == 2 and job.params["skipped_pairs"] == 4
+    assert job.total == 2 * 2
+    pairs = {
+        (Scene.objects.get(pk=p["scene"]).key, ServiceRole.objects.get(pk=p["role"]).key)
+        for p in job.items.values_list("payload", flat=True)
+    }
+    assert pairs == {
+        ("renting", "lease-asset-manager"),
+        ("home-improvement", "home-designer"),
+    }
+    with pytest.raises(ValidationError) as error:
+        seeds_generate(
+            project=project,
+            task_types=[tasks[0].pk],
+            scenes=[restaurant.pk, Scene.objects.get(project=project, key="buying").pk],
+            roles=[r.pk for r in roles],
+            per_combination=2,
+            endpoint=endpoint,
+            actor=team.lead,
+        )
+    assert "None of the chosen roles works" in error.value.message_dict["roles"][0]
+
+
 def make(team, text="请总结客户的租房需求。") -> Instruction:
     return Instruction.objects.create(
         project=team.project,
