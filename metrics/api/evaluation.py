@@ -173,7 +173,7 @@ class EvalRunViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
     "trained_on" (a version id, optional), "name"}; the model answers in a job and the judge
     scores. `answers/?task_type=&judged=` for drill-down, `retry/` for failed items,
     `reliability/` {"items", "repeats"} to judge a sample again, `table/` the models side by
-    side (Table 4), `export/?format=csv|json`."""
+    side (Table 4), `export/?fmt=csv|json` (DRF keeps `format` for its own renderers)."""
 
     serializer_class = EvalRunSerializer
     queryset = EvalRun.objects.none()
@@ -262,13 +262,13 @@ class EvalRunViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
 
     @action(detail=True, methods=["get"])
     def export(self, request, project_slug: str, pk: str):
-        fmt = request.query_params.get("format", "json")
+        fmt = request.query_params.get("fmt", "json")
         writers = {
             "csv": (reads.run_export_csv, "text/csv"),
             "json": (reads.run_export_json, "application/json"),
         }
         if fmt not in writers:
-            raise ValidationError({"format": "csv or json"})
+            raise ValidationError({"fmt": "csv or json"})
         run = self.get_object()
         writer, content_type = writers[fmt]
         response = StreamingHttpResponse(

@@ -15,7 +15,12 @@ from curation.api.serializers import JobSerializer
 from curation.models import Role
 from metrics import selectors
 from metrics.models import DatasetVersion
-from metrics.services.export import export_file_name, version_export, version_manifest
+from metrics.services.export import (
+    export_content_type,
+    export_file_name,
+    version_export,
+    version_manifest,
+)
 from metrics.services.versions import (
     version_create,
     version_decide,
@@ -60,8 +65,9 @@ class VersionSerializer(serializers.ModelSerializer):
 class VersionViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Dataset versions. Leads create one from filters ({"states", "grades", "task_types",
     "scenes", "since", "until"}), `freeze` it (a job), `submit` it; another lead `decide`s
-    (approve / reject with a note). `export/?format=openai|sharegpt|alpaca|llamafactory` streams
-    an approved version; `manifest/?format=` gives its manifest."""
+    (approve / reject with a note). `export/?fmt=openai|sharegpt|alpaca|llamafactory` streams
+    an approved version, saved under the file name its manifest gives; `manifest/?fmt=` gives
+    that manifest. The parameter is `fmt`: DRF takes `?format=` for its own renderer choice."""
 
     serializer_class = VersionSerializer
     queryset = DatasetVersion.objects.none()
@@ -124,17 +130,17 @@ class VersionViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
 
     @action(detail=True, methods=["get"])
     def export(self, request, project_slug: str, pk: str):
-        fmt = request.query_params.get("format", "")
+        fmt = request.query_params.get("fmt", "")
         version = self.get_object()
         chunks = version_export(version=version, fmt=fmt)
-        response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
+        response = StreamingHttpResponse(chunks, content_type=export_content_type(fmt=fmt))
         name = export_file_name(version=version, fmt=fmt)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     @action(detail=True, methods=["get"])
     def manifest(self, request, project_slug: str, pk: str):
-        fmt = request.query_params.get("format", "")
+        fmt = request.query_params.get("fmt", "")
         version = self.get_object()
         version_export(version=version, fmt=fmt)  # the same checks as the export
         body = json.dumps(version_manifest(version=version, fmt=fmt), ensure_ascii=False)

@@ -1,5 +1,5 @@
 """Exporting an approved version: its items streamed from the database in chunks, and its
-manifest (version, hash, metrics, counts)."""
+manifest (version, hash, metrics, counts, and for LLaMA-Factory the dataset_info.json entry)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ def _examples(version: DatasetVersion) -> Iterator[export.Example]:
     rows = (
         VersionItem.objects.filter(version=version)
         .order_by("position")
-        .values_list("prompt", "dialogue", "rendered_input", "output")
+        .values_list("system", "training_prompt", "rendered_input", "output")
     )
-    for prompt, dialogue, rendered, output in rows.iterator(chunk_size=2000):
-        yield export.Example(prompt, dialogue, rendered, output)
+    for system, training_prompt, rendered, output in rows.iterator(chunk_size=2000):
+        yield export.Example(system, export.training_prompt_of(training_prompt, rendered), output)
 
 
 def dataset_name(version: DatasetVersion) -> str:
@@ -35,18 +35,23 @@ def export_file_name(*, version: DatasetVersion, fmt: str) -> str:
     return export.FILE_NAMES[fmt].format(name=dataset_name(version))
 
 
+def export_content_type(*, fmt: str) -> str:
+    return f"{export.CONTENT_TYPES[fmt]}; charset=utf-8"
+
+
 def version_export(*, version: DatasetVersion, fmt: str) -> Iterator[str]:
     """The version's data in `fmt`, as text chunks; only approved versions are exported."""
     if fmt not in export.FORMATS:
-        raise ValidationError(
-            {"format": _("Use one of: %(f)s.") % {"f": ", ".join(export.FORMATS)}}
-        )
+        raise ValidationError({"fmt": _("Use one of: %(f)s.") % {"f": ", ".join(export.FORMATS)}})
     if version.state != DatasetVersion.State.APPROVED:
         raise ValidationError(_("Only approved versions are exported."))
     return export.stream(fmt, _examples(version))
 
 
-def version_manifest(*, version: DatasetVersion, fmt: str) -> dict:
+def version_manifest(*, version: DatasetVersion, fmt: str, file_name: str = "") -> dict:
+    """What the export of `version` in `fmt` holds. `file_name`: the name the data is saved
+    under, when not the default one (the command's --out); the manifest and the
+    LLaMA-Factory entry name it."""
     counts = Counter()
     grades = Counter()
     for task_type, grade in (
@@ -59,7 +64,7 @@ def version_manifest(*, version: DatasetVersion, fmt: str) -> dict:
     name = dataset_name(version)
     manifest = {
         "dataset": name,
-        "file": export_file_name(version=version, fmt=fmt),
+        "file": file_name or export_file_name(version=version, fmt=fmt),
         "format": fmt,
         "project": version.project.slug,
         "version": {"id": version.pk, "name": version.name},
@@ -72,5 +77,15 @@ def version_manifest(*, version: DatasetVersion, fmt: str) -> dict:
         "exported_at": timezone.now().isoformat(),
     }
     if fmt == "llamafactory":
-        manifest["dataset_info"] = export.llamafactory_entry(name, manifest["file"])
+        # The system texts of a version (one: the project's at freeze time), as written; no
+        # ordering, or DISTINCT would run over (system, version, position), one per item.
+        systems = (
+            VersionItem.objects.filter(version=version)
+            .order_by()
+            .values_list("system", flat=True)
+            .distinct()
+        )
+        manifest["dataset_info"] = export.llamafactory_entry(
+            name, manifest["file"], system=any(export.clean(s) for s in systems)
+        )
     return manifest

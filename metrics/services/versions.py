@@ -167,9 +167,7 @@ def version_freeze(
     return job
 
 
-def _item(
-    sample: Sample, position: int, *, system: str, task_keys: dict[int, str]
-) -> VersionItem:
+def _item(sample: Sample, position: int, *, system: str, task_keys: dict[int, str]) -> VersionItem:
     # The prompt text the label was made with (samples made before it was kept: the prompt's).
     text = sample.prompt_text or sample.prompt.text
     tasks = sample.prompt.tasks or []
@@ -352,15 +350,27 @@ def version_submit(*, version: DatasetVersion, revision: int | None, actor) -> D
     return version
 
 
+def version_authors(version: DatasetVersion) -> set[int]:
+    """The users who made the version what it is: none of them may approve it."""
+    return {
+        pk
+        for pk in (version.created_by_id, version.frozen_by_id, version.submitted_by_id)
+        if pk is not None
+    }
+
+
 @transaction.atomic
 def version_decide(
     *, version: DatasetVersion, revision: int | None, actor, decision: str, note: str = ""
 ) -> DatasetVersion:
-    """Approve or reject a submitted version; another lead than the one who submitted it."""
+    """Approve or reject a submitted version: a lead who neither composed, froze nor submitted
+    it (separation of duties: nobody approves their own data)."""
     if version.state != V.SUBMITTED:
         raise ValidationError(_("Only a submitted version is approved or rejected."))
-    if version.submitted_by_id == actor.pk:
-        raise PermissionDenied(_("Another lead approves the version you submitted."))
+    if actor.pk in version_authors(version):
+        raise PermissionDenied(
+            _("Another lead decides: you composed, froze or submitted this version.")
+        )
     if decision not in ("approve", "reject"):
         raise ValidationError(_("Approve or reject."))
     if decision == "reject" and not note.strip():

@@ -18,7 +18,12 @@ from curation.views.common import error_messages, int_or_invalid, project_contex
 from labeling.models import Grade, Sample
 from metrics import export, selectors
 from metrics.models import DatasetVersion
-from metrics.services.export import export_file_name, version_export, version_manifest
+from metrics.services.export import (
+    export_content_type,
+    export_file_name,
+    version_export,
+    version_manifest,
+)
 from metrics.services.versions import (
     version_create,
     version_decide,
@@ -145,8 +150,7 @@ def version_download(request: HttpRequest, project, pk: int, fmt: str) -> HttpRe
         response = HttpResponse(body, content_type="application/json")
         name = f"{name}.manifest.json"
     else:
-        content_type = "application/jsonl" if fmt == "openai" else "application/json"
-        response = StreamingHttpResponse(chunks, content_type=f"{content_type}; charset=utf-8")
+        response = StreamingHttpResponse(chunks, content_type=export_content_type(fmt=fmt))
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -176,3 +176,80 @@ def test_export_version_writes_data_manifest_and_dataset_info(team, labelled, tm
     info = json.loads((tmp_path / "dataset_info.json").read_text())
     assert info[manifest["dataset"]]["file_name"] == out.name
     assert f"samples=8 hash={version.content_hash}" in printed.getvalue()
+
+
+@pytest.mark.django_db
+def test_export_version_into_a_directory_names_the_file_in_dataset_info(team, labelled, tmp_path):  # noqa: F811
+    from tests.metrics.test_services_versions import approve, frozen
+
+    team.project.training_system_prompt = "你是房产客服质检助手。"
+    team.project.save(update_fields=["training_system_prompt"])
+    version = approve(team, frozen(team, name="v3"))
+    info_path = tmp_path / "dataset_info.json"
+    info_path.write_text("{not json", encoding="utf-8")
+    args = ["export_version", str(version.pk), "--format", "llamafactory", "--out", str(tmp_path)]
+    # A broken dataset_info.json stops the export before anything is written.
+    with pytest.raises(CommandError, match="dataset_info.json is not JSON"):
+        call_command(*args, stdout=StringIO())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset_info.json"]
+    info_path.write_text(json.dumps({"other": {"file_name": "other.json"}}), encoding="utf-8")
+    call_command(*args, stdout=StringIO())
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    assert info["other"] == {"file_name": "other.json"}
+    entry = info["beike-v3"]
+    assert entry["file_name"] == "beike-v3.llamafactory.json"
+    assert entry["columns"] == {"messages": "conversations", "system": "system"}
+    rows = json.loads((tmp_path / entry["file_name"]).read_text(encoding="utf-8"))
+    assert len(rows) == 8 and {row["system"] for row in rows} == {"你是房产客服质检助手。"}
+    manifest = json.loads((tmp_path / "beike-v3.llamafactory.json.manifest.json").read_text())
+    assert manifest["file"] == entry["file_name"]
+
+
+DISTRICTS = ["朝阳区", "海淀区", "通州区", "昌平区", "丰台区", "顺义区"]
+LAYOUTS = ["两居室", "三居室", "一居室", "四居室"]
+
+
+def near_identical_rows(count: int) -> list[dict]:
+    """`count` samples whose prompts differ only in an id number (the paper's v0.5 case, 98.44 %
+    repetition), each with its own plausible call between a broker and a client."""
+    rows = []
+    for n in range(count):
+        district, layout = DISTRICTS[n % 6], LAYOUTS[n % 4]
+        budget, area = 300 + (n * 37) % 700, 60 + (n * 13) % 90
+        dialogue = (
+            f"经纪人：您好，我是贝壳找房的经纪人，请问您考虑在哪个区域买房？\n"
+            f"客户：我想在{district}附近买一套{layout}，面积{area}平米左右。\n"
+            f"经纪人：好的，您的预算大概是多少？需要贷款吗？\n"
+            f"客户：总价{budget}万以内，首付能出三成，最好离地铁近一点，孩子明年要上学。\n"
+            f"经纪人：明白，这周六上午方便带您看两套房吗？\n"
+            f"客户：周六可以，麻烦先把房源发到我微信上。"
+        )
+        rows.append(
+            {
+                "prompt": (
+                    f"请总结这段对话中客户的购房需求，包括预算、意向区域、户型和面积，"
+                    f"并指出客户最关心的问题，编号 {n + 1}"
+                ),
+                "dialogue": dialogue,
+                "output": f"客户想在{district}买{layout}，约{area}平米，预算{budget}万，关注学区。",
+                "label_quality": ("high", "medium", "low")[n % 3],
+                "task_type": "summary",
+                "output_format": "free_text",
+            }
+        )
+    return rows
+
+
+@pytest.mark.django_db
+def test_quality_metrics_on_3000_near_identical_prompts(tmp_path):
+    # Every pair of these prompts is similar (millions of pairs): the metrics used to stop
+    # with TooManyPairs; richness is now about 1/3000, as sentence-transformers finds.
+    rows = near_identical_rows(3000)
+    assert all(40 <= len(r["prompt"]) <= 80 for r in rows)
+    assert len({r["prompt"] for r in rows}) == 3000
+    out = StringIO()
+    call_command("quality_metrics", write(tmp_path / "v05.jsonl", rows), "--json", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["samples"] == 3000
+    assert result["richness"] <= 0.01
+    assert result["redundancy"] >= 0.99

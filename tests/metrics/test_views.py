@@ -4,12 +4,18 @@ import json
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from curation.models import Job, Membership, Role
 from curation.services.jobs import job_run_here
-from metrics.models import DatasetVersion
+from metrics.models import DatasetVersion, VersionItem
 from tests.factories import UserFactory
-from tests.metrics.test_services_versions import labelled  # noqa: F401 - fixture
+from tests.metrics.test_services_versions import (  # noqa: F401 - fixtures
+    approve,
+    frozen,
+    labelled,
+    long_samples,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +48,7 @@ def test_compose_freeze_submit_approve_and_export_on_screens(team, labelled):  #
         {"approve": "", "revision": version.revision},
         follow=True,
     )
-    assert "Another lead approves" in mine.content.decode()
+    assert "Another lead" in mine.content.decode()  # whoever submitted it cannot decide
     second = UserFactory(username="lead-two")
     Membership.objects.create(project=team.project, user=second, role=Role.LEAD)
     lead.force_login(second)
@@ -50,7 +56,10 @@ def test_compose_freeze_submit_approve_and_export_on_screens(team, labelled):  #
     version.refresh_from_db()
     assert version.state == "approved" and version.decided_by == second
     page = lead.get(url(team, "version_detail", version.pk)).content.decode()
-    assert 'id="table3"' in page and 'id="exports"' in page
+    assert 'id="table3"' in page and 'id="exports"' in page and 'id="export-note"' in page
+    # What the complexity columns counted is said beside them.
+    assert "whole prompt without its dialogue (background, role, presentation" in page
+    assert "1/3 dialogue tokens (whole dialogue) + 2/3 prompt tokens" in page
     download = lead.get(url(team, "version_download", version.pk, "openai"))
     lines = b"".join(download.streaming_content).decode().splitlines()
     assert len(lines) == 3 and json.loads(lines[0])["messages"][0]["role"] == "user"
@@ -102,3 +111,54 @@ def test_compare_and_dashboard_show_table3_rows(team):
     assert '<polyline points="40,108.4 120,40.3"' in board
     assert '<polyline points="40,13.0 120,13.0"' in board  # the share graded high
     assert team.client("annotator").get(url(team, "dashboard")).status_code == 403
+
+
+EXPORTS = {
+    "openai": "application/jsonl; charset=utf-8",
+    "sharegpt": "application/json; charset=utf-8",
+    "alpaca": "application/json; charset=utf-8",
+    "llamafactory": "application/json; charset=utf-8",
+}
+
+
+def test_the_api_exports_every_format_under_its_manifest_file_name(team, long_samples):  # noqa: F811
+    version = approve(team, frozen(team, name="v1.0"))
+    last_turns = [
+        i.sample.dialogue.turns[-1]["text"]
+        for i in VersionItem.objects.filter(version=version).select_related("sample__dialogue")
+    ]
+    base = f"/api/projects/{team.project.slug}/versions/{version.pk}"
+    lead = APIClient()
+    lead.force_authenticate(team.lead)
+    names = set()
+    for fmt, content_type in EXPORTS.items():
+        manifest = lead.get(f"{base}/manifest/", {"fmt": fmt})
+        assert manifest.status_code == 200, fmt
+        manifest = json.loads(manifest.content)
+        assert manifest["format"] == fmt and manifest["content_hash"] == version.content_hash
+        exported = lead.get(f"{base}/export/", {"fmt": fmt})
+        assert exported.status_code == 200, fmt
+        assert exported["Content-Type"] == content_type
+        assert exported["Content-Disposition"] == f'attachment; filename="{manifest["file"]}"'
+        body = b"".join(exported.streaming_content).decode()
+        rows = (
+            [json.loads(line) for line in body.splitlines()]
+            if fmt == "openai"
+            else json.loads(body)
+        )
+        assert len(rows) == version.sample_count == 6
+        assert all(turn in body for turn in last_turns), fmt  # the whole dialogues
+        names.add(manifest["file"])
+    assert names == {
+        "beike-v1.0.jsonl",
+        "beike-v1.0.sharegpt.json",
+        "beike-v1.0.alpaca.json",
+        "beike-v1.0.llamafactory.json",
+    }
+    info = json.loads(lead.get(f"{base}/manifest/", {"fmt": "llamafactory"}).content)
+    assert info["dataset_info"]["beike-v1.0"]["file_name"] == "beike-v1.0.llamafactory.json"
+    refused = lead.get(f"{base}/export/", {"fmt": "csv"})
+    assert refused.status_code == 400 and "fmt" in refused.json()
+    reader = APIClient()
+    reader.force_authenticate(team.annotator)
+    assert reader.get(f"{base}/export/", {"fmt": "openai"}).status_code == 403
