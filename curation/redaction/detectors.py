@@ -14,8 +14,15 @@ Libraries, and what they decide:
 * python-stdnum: `stdnum.cn.ric` checks the 18-digit resident ID's check digit and birth date
   (the county table is not required: new counties would be missed); a 15-digit ID is checked by
   turning it into its 18-digit form and asking the same; `stdnum.luhn` checks bank cards.
-* jieba: person names by the "nr" tag of jieba.posseg (see segmenter.py), and word boundaries
-  that keep surname+title patterns from firing inside words (高总价, 小程序, 公司经理).
+* jieba: person names by the "nr" tag of jieba.posseg (see segmenter.py: the cut by jieba-rs,
+  compiled), and word boundaries that keep surname+title patterns from firing inside words
+  (高总价, 小程序, 公司经理).
+
+Speed (issue 19; the same findings, tests/curation/test_redaction_segmenter.py compares): a
+text is segmented only in the pieces where a name can begin or a title or cue-word match asks
+about word boundaries (_TextWords), and those pieces' words are kept; phonenumbers' verdict on
+a candidate is kept (_checked_number); each cue rule is tried only on texts holding its hint;
+cheap character-class searches decide first whether the name patterns can match at all.
 * jionlp (not a dependency: it pulls a 150 MB segmenter and prints a banner on stdout when
   imported): its ID pattern (province code + birth date) and its cue-word approach for QQ
   numbers are used here.
@@ -27,8 +34,10 @@ are found with digit look-arounds instead.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from stdnum import luhn
@@ -194,14 +203,55 @@ _WRITTEN_LIKE_A_PHONE = re.compile(r"[(（]?(?:\+|00|0|86|1[3-9]|[48]00)")
 _PHONE_HINT = re.compile(r"[0-9][0-9 ()（）+-]{5,}[0-9]")
 
 
+@lru_cache(maxsize=4096)
+def _checked_number(candidate: str, before: str, after: str) -> object | None:
+    """phonenumbers' verdict on a candidate its matcher found (its `_parse_and_verify`: parse
+    for CN, then the VALID checks): the number, or None. The verdict depends on the
+    candidate and on the characters right before and after it, and of those only on whether
+    they refuse it (a Latin letter, a currency sign: see `_refuses`), nothing else of the text:
+    it is asked on those three alone, once for each, and kept (a number recurs in a dialogue,
+    short numbers such as floors and prices everywhere)."""
+    matcher = phonenumbers.PhoneNumberMatcher(before + candidate + after, "CN", _LENIENCY)
+    match = phonenumbers.PhoneNumberMatcher._parse_and_verify(matcher, candidate, len(before))
+    return None if match is None else match.number
+
+
+@lru_cache(maxsize=4096)
+def _refuses(char: str) -> bool:
+    """Whether phonenumbers (at leniency VALID) refuses a candidate next to `char`."""
+    matcher = phonenumbers.PhoneNumberMatcher
+    return matcher._is_invalid_punctuation_symbol(char) or matcher._is_latin_letter(char)
+
+
+class _Matcher(phonenumbers.PhoneNumberMatcher):
+    """phonenumbers' matcher, whose parsing and validation of each candidate is kept
+    (_checked_number); what it finds is the same."""
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> object:
+        end = offset + len(candidate)
+        # a neighbour that does not refuse the candidate counts as none (as at the text's ends)
+        before, after = self.text[offset - 1 : offset], self.text[end : end + 1]
+        checked = _checked_number(
+            candidate, before if before and _refuses(before) else "",
+            after if after and _refuses(after) else "",
+        )  # fmt: skip
+        if checked is None:
+            return None
+        return phonenumbers.PhoneNumberMatch(offset, candidate, checked)
+
+
+_LENIENCY = phonenumbers.Leniency.VALID
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
 def detect_phone(text: str) -> list[Span]:
     if not _PHONE_HINT.search(text):
         return []
     found = []
-    for match in phonenumbers.PhoneNumberMatcher(text, "CN", phonenumbers.Leniency.VALID):
+    for match in _Matcher(text, "CN", _LENIENCY):
         if not _WRITTEN_LIKE_A_PHONE.match(match.raw_string):
             continue  # 2584286316: valid as 025-84286316, but nobody writes it so
-        key = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        key = phonenumbers.format_number(match.number, _E164)
         found.append(_span("PHONE", match.start, match.end, key))
     for m in _MOBILE.finditer(text):
         digits = digits_of(m.group())
@@ -233,6 +283,10 @@ class CueRule:
     pattern: re.Pattern[str]
     english: bool
     accept: Callable[[str, str, str], bool]  # (value, separator, cue) -> keep it?
+    # What every match of the cue contains (密码 for 密码|动态密码, "pass|pwd|pin" for the English
+    # password cues): a text without it is not searched with the whole pattern, whose cue
+    # alternatives and look-behinds are tried at every character.
+    hint: re.Pattern[str]
 
 
 def _has_digit(value: str) -> bool:
@@ -270,6 +324,7 @@ def _rule(
     *,
     english: bool,
     accept: Callable[[str, str, str], bool],
+    hint: str,
     sep: str | None = None,
 ) -> CueRule:
     separator = sep if sep is not None else (_EN_QUALIFIER + _EN_SEP if english else _ZH_SEP)
@@ -277,7 +332,7 @@ def _rule(
     pattern = re.compile(
         rf"(?P<cue>{cues})(?P<sep>{separator})[{_QUOTE_OPEN}]?(?P<value>{value})", flags
     )
-    return CueRule(type_, pattern, english, accept)
+    return CueRule(type_, pattern, english, accept, re.compile(hint, flags))
 
 
 def _any(value: str, sep: str, cue: str) -> bool:
@@ -292,8 +347,11 @@ def _en_digit(value: str, sep: str, cue: str) -> bool:
     return _has_digit(value) and value.lower() not in _EN_VALUE_STOP
 
 
+_USER_OR_LOGIN = re.compile(r"(?i)user|login")
+
+
 def _en_account(value: str, sep: str, cue: str) -> bool:
-    if re.match(r"(?i)user|login", cue):
+    if _USER_OR_LOGIN.match(cue):
         return _en_value_ok(value, sep)
     return _has_digit(value)
 
@@ -314,6 +372,7 @@ CUE_RULES = (
         r"[A-Za-z][-_A-Za-z0-9]{5,19}(?![-_A-Za-z0-9])|[1-9][0-9]{4,11}(?![0-9])",
         english=False,
         accept=_wechat_ok,
+        hint=r"信|[VvWw][Xx]|[Ww]ei[Xx]in|[Ww]e[Cc]hat",
         sep=r"(?:[\s:：=]|是|为|就是|也是|号码|号|搜|加|[Ii][Dd]|is|me|at|on)*",
     ),
     _rule(
@@ -322,6 +381,7 @@ CUE_RULES = (
         r"[1-9][0-9]{4,11}(?![0-9])",
         english=False,
         accept=_any,
+        hint=r"[Qq][Qq]|扣扣|[Qq]我",
         sep=r"(?:[\s:：=#，,]|是|为|就是|也是|号码|号|[Nn]umber|[Nn]o\.?|is|ID|id)*",
     ),
     _rule(
@@ -330,6 +390,7 @@ CUE_RULES = (
         r"[A-Za-z0-9]{4,8}(?![A-Za-z0-9])|[0-9]{3}[ -][0-9]{3}(?![0-9])",
         english=False,
         accept=_any,
+        hint="码",
     ),
     _rule(
         "CODE",
@@ -337,6 +398,7 @@ CUE_RULES = (
         r"(?<!尾号)(?<!后四位)(?<!末四位)[0-9]{4,8}(?![0-9])",
         english=False,
         accept=_any,
+        hint="码",
         sep=r"[^。！？!?\n0-9]{1,12}?",
     ),
     _rule(
@@ -346,6 +408,7 @@ CUE_RULES = (
         r"[A-Za-z0-9]{4,8}(?![A-Za-z0-9])|[0-9]{3}[ -][0-9]{3}(?![0-9])",
         english=True,
         accept=_en_digit,
+        hint="code|otp",
     ),
     _rule(
         "PASSWORD",
@@ -353,6 +416,7 @@ CUE_RULES = (
         _ASCII_VALUE,
         english=False,
         accept=_any,
+        hint="密码|口令",
     ),
     _rule(
         "PASSWORD",
@@ -360,6 +424,7 @@ CUE_RULES = (
         _ASCII_VALUE,
         english=False,
         accept=_any,
+        hint="密码",
         sep=r"[^。！？!?\n:：]{1,8}?[:：是为]\s*",
     ),
     _rule(
@@ -368,6 +433,7 @@ CUE_RULES = (
         _ASCII_VALUE,
         english=True,
         accept=_en_ok,
+        hint="pass|pwd|pin",
         sep=_EN_QUALIFIER + r"(?:\s*(?:is|was|will be|remains|:|=|to)\s*)+",
     ),
     _rule(
@@ -376,6 +442,7 @@ CUE_RULES = (
         r"[0-9](?:[0-9 -]{3,40}[0-9])|[A-Za-z0-9][A-Za-z0-9_.@-]{3,40}",
         english=False,
         accept=_any,
+        hint="[号户名]",
     ),
     _rule(
         "ACCOUNT",
@@ -385,21 +452,25 @@ CUE_RULES = (
         r"[0-9](?:[0-9 -]{3,40}[0-9])|[A-Za-z0-9][A-Za-z0-9_.@-]{3,40}",
         english=True,
         accept=_en_account,
+        hint="acc|a/c|user|login|member",
         sep=_EN_QUALIFIER + r"(?:\s*(?:is|was|:|=|#)\s*|\s+)+",
     ),
 )
-_CUE_HINT = re.compile(
-    r"微信|威信|薇信|[Vv]信|vx|wx|wei|wechat|qq|q我|扣扣|码|口令|pass|pwd|pin|code|otp|号|户|用户名|登录名|"
-    r"account|acct|a/c|user|login|member",
-    re.IGNORECASE,
-)
+# A character that every rule's hint holds (case-insensitive, as the English hints are).
+_CUE_GATE = re.compile("[信VvWwQq扣码密口号户名copaulm]", re.IGNORECASE)
+# Every English cue holds an ASCII letter that no other character matches case-insensitively
+# (c, o, d, e, p, w, n, a, u ...): Chinese text without one skips the English rules.
+_ASCII_LETTER = re.compile("[A-Za-z]")
 
 
 def detect_cues(text: str) -> list[Span]:
-    if not _CUE_HINT.search(text):
+    if not _CUE_GATE.search(text):
         return []
+    latin = _ASCII_LETTER.search(text) is not None
     found = []
     for rule in CUE_RULES:
+        if (rule.english and not latin) or not rule.hint.search(text):
+            continue
         for m in rule.pattern.finditer(text):
             value, start = m.group("value"), m.start("value")
             if rule.type in ("PASSWORD", "ACCOUNT"):
@@ -522,6 +593,22 @@ _SURNAME = "(?:" + "|".join(lexicon.COMPOUND_SURNAMES) + "|[" + "".join(lexicon.
 _TITLE_FORM = re.compile(
     rf"(?P<name>{_SURNAME})(?P<title>{'|'.join(sorted(lexicon.TITLES, key=len, reverse=True))})"
 )
+_SURNAME_FIRST = "".join(sorted(segmenter.SURNAME_CHARS))
+_COMPOUND_SECOND = "".join(sorted({name[1] for name in lexicon.COMPOUND_SURNAMES}))
+# Every segmenter candidate holds a surname directly followed by a given-name character (see
+# _segmenter_candidates: 尹|建华 and 王雨 alike): a piece without one is not cut for names.
+# Two character classes (a compound surname's second character counts as a given-name one
+# here): far faster to search for than the surnames' alternation, and it lets through all the
+# pieces that one would.
+_NAME_SHAPE = re.compile(
+    f"[{_SURNAME_FIRST}][{''.join(sorted(lexicon.GIVEN_CHARS))}{_COMPOUND_SECOND}]"
+)
+# Likewise for the title forms: a surname character (or a compound's second one) right before
+# the first character of a title.
+_TITLE_SHAPE = re.compile(
+    f"[{_SURNAME_FIRST}{_COMPOUND_SECOND}][{''.join(sorted({t[0] for t in lexicon.TITLES}))}]"
+)
+_ANY_SURNAME = re.compile(f"[{_SURNAME_FIRST}]")
 _SMALL_OLD_FORM = re.compile(rf"(?P<pre>[小老])(?P<name>[{''.join(lexicon.SURNAMES)}])")
 _NAME_CUE = re.compile(
     r"(?:我叫|叫做|名叫|我是|本人是?|姓名|名字|联系人|房东|业主|户主|租客|承租人|出租人|买方|卖方|"
@@ -558,7 +645,7 @@ def _dictionary_word(word: str) -> bool:
 
 
 class _Words:
-    """The words of one text with their jieba.posseg tags and offsets."""
+    """The words of one text (or piece of text) with their jieba.posseg tags and offsets."""
 
     def __init__(self, text: str) -> None:
         pairs = segmenter.tagged(text)
@@ -581,6 +668,95 @@ class _Words:
 
     def word(self, index: int) -> str:
         return self.words[index] if 0 <= index < len(self.words) else ""
+
+
+PIECE_CACHE = 8192  # pieces of text (a clause each, typically) whose words are kept
+
+
+@lru_cache(maxsize=PIECE_CACHE)
+def _piece(piece: str) -> tuple[_Words, tuple[Span, ...]]:
+    """The words of one piece of text (segmenter.pieces) and the segmenter's name candidates
+    in it, offsets relative to the piece. Kept: the second scan after replacing and recurring
+    phrases do not cut the same piece again."""
+    words = _Words(piece)
+    if _NAME_SHAPE.search(piece) is None:
+        return words, ()
+    return words, tuple(_segmenter_candidates(piece, words))
+
+
+class _TextWords:
+    """The words of a text, cut only where a detector asks about them.
+
+    A text is cut in pieces (segmenter.pieces): runs of Chinese, Latin letters and digits;
+    every other character (punctuation, spaces) is a word of its own, which no run of unknown
+    words and no name crosses. A piece is segmented only when a name can begin in it
+    (_NAME_SHAPE: a surname and a given-name character, without which no segmenter candidate
+    is possible) or when a title form or cue-word match inside it asks whether it is aligned
+    with the words: most pieces are never cut. The answers are those of one `_Words` over the
+    whole text (tests/curation/test_redaction_segmenter.py checks it)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._offsets: list[int] | None = None
+        self._pieces: list[str] = []
+
+    def _split(self) -> list[int]:
+        if self._offsets is None:
+            parts = segmenter.pieces(self.text)
+            self._offsets = [offset for offset, _ in parts]
+            self._pieces = [piece for _, piece in parts]
+        return self._offsets
+
+    def _at(self, position: int) -> int:
+        """Index of the piece holding the character at `position` (-1: a separator)."""
+        offsets = self._split()
+        index = bisect_right(offsets, position) - 1
+        if index >= 0 and position < offsets[index] + len(self._pieces[index]):
+            return index
+        return -1
+
+    def _starts(self, position: int) -> bool:
+        """A word starts at `position`."""
+        if position >= len(self.text):
+            return False
+        index = self._at(position)
+        if index < 0:
+            return True
+        return position - self._offsets[index] in _piece(self._pieces[index])[0].end_of
+
+    def _ends(self, position: int) -> bool:
+        """A word ends at `position`."""
+        if position <= 0:
+            return False
+        index = self._at(position - 1)
+        if index < 0:
+            return True
+        return position - self._offsets[index] in _piece(self._pieces[index])[0].end_set
+
+    def aligned(self, start: int, end: int) -> bool:
+        return self._starts(start) and self._ends(end)
+
+    def single_word(self, start: int, end: int) -> bool:
+        index = self._at(start) if start < len(self.text) else -1
+        if index < 0:
+            return start < len(self.text) and end == start + 1
+        offset = self._offsets[index]
+        return _piece(self._pieces[index])[0].end_of.get(start - offset) == end - offset
+
+    def candidates(self) -> list[Span]:
+        """The segmenter's name candidates (_segmenter_candidates) over the whole text."""
+        if _NAME_SHAPE.search(self.text) is None:
+            return []
+        found: list[Span] = []
+        self._split()
+        for offset, piece in zip(self._offsets, self._pieces, strict=True):
+            if _NAME_SHAPE.search(piece) is None:
+                continue
+            for span in _piece(piece)[1]:
+                found.append(
+                    _span("NAME", span.start + offset, span.end + offset, span.key, rank=span.rank)
+                )
+        return found
 
 
 _MEASURE_ZHANG = re.compile(r"[这那一两几每哪整半数0-9]张")
@@ -615,11 +791,11 @@ def _business_name(text: str, start: int, end: int) -> bool:
     )
 
 
-def _segmenter_names(text: str, words: _Words) -> list[Span]:
+def _segmenter_names(text: str, words: _TextWords) -> list[Span]:
     """Names from jieba.posseg's words: a word tagged "nr", and a surname the segmenter left
     alone followed by a given name (尹|建华, 邹|婷婷, 王雨|萱, 欧阳|娜娜)."""
     found: list[Span] = []
-    for span in _segmenter_candidates(text, words):
+    for span in words.candidates():
         if not _business_name(text, span.start, span.end):
             found.append(span)
     return found
@@ -665,10 +841,12 @@ def _segmenter_candidates(text: str, words: _Words) -> list[Span]:
 
 
 def _chinese_names(text: str) -> list[Span]:
-    words = _Words(text)
+    if _ANY_SURNAME.search(text) is None:
+        return []  # each of the four ways below starts from a surname
+    words = _TextWords(text)
     found = []
     # 1. surname + title: 张先生, 王女士, 李经理, 欧阳总
-    for m in _TITLE_FORM.finditer(text):
+    for m in _TITLE_FORM.finditer(text) if _TITLE_SHAPE.search(text) else ():
         if not words.aligned(m.start(), m.end()):
             continue
         form = m.group()
@@ -770,6 +948,9 @@ def _english_names(text: str) -> list[Span]:
     return found
 
 
+_LATIN_WORD = re.compile(r"[A-Z][a-z]")
+
+
 def detect_names(text: str, known: re.Pattern[str] | None = None) -> list[Span]:
     found = []
     if known is not None:
@@ -777,9 +958,12 @@ def detect_names(text: str, known: re.Pattern[str] | None = None) -> list[Span]:
             found.append(_span("NAME", m.start(), m.end(), m.group(), rank=4))
     if _HAN_RE.search(text):
         found.extend(_chinese_names(text))
-    if re.search(r"[A-Z][a-z]", text):
+    if _LATIN_WORD.search(text):
         found.extend(_english_names(text))
     return found
+
+
+_LATIN_START = re.compile(r"[A-Za-z]")
 
 
 def known_names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
@@ -788,7 +972,7 @@ def known_names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     parts = []
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         escaped = re.escape(name)
-        if re.match(r"[A-Za-z]", name):
+        if _LATIN_START.match(name):
             escaped = rf"(?<![A-Za-z]){escaped}(?![A-Za-z])"
         parts.append(escaped)
     return re.compile("|".join(parts)) if parts else None
@@ -823,3 +1007,12 @@ def find_spans(text: str, known: re.Pattern[str] | None = None) -> list[Span]:
         chosen.append(span)
     chosen.sort(key=lambda s: s.start)
     return chosen
+
+
+def clear_caches() -> None:
+    """Forget the cached pieces, phone-number verdicts, runs and tags (benchmarks start
+    cold)."""
+    _piece.cache_clear()
+    _checked_number.cache_clear()
+    _refuses.cache_clear()
+    segmenter.clear_caches()

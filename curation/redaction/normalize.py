@@ -60,9 +60,31 @@ def _table() -> dict[int, str | None]:
 
 
 _TABLE = _table()
-_DASH_BETWEEN_DIGITS = re.compile(r"(?<=[0-9])[\u2010-\u2015\u2212\ufe58\ufe63](?=[0-9])")
+_DASHES = "\u2010-\u2015\u2212\ufe58\ufe63"
+_DASH_BETWEEN_DIGITS = re.compile(f"(?<=[0-9])[{_DASHES}](?=[0-9])")
+
+
+def _char_class(codes: list[int]) -> str:
+    """A regex character class of `codes` (sorted), as ranges."""
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+        for low, high in ranges
+    )
+
+
+# Any character that `normalize` changes. Most texts have none (Chinese punctuation stays):
+# one search then spares them the per-character table lookups of str.translate.
+_CHANGED = re.compile(f"[{_char_class(sorted(_TABLE))}{_DASHES}]")
 
 
 def normalize(text: str) -> str:
     """The normalised text (see the module docstring); idempotent."""
+    if _CHANGED.search(text) is None:
+        return text
     return _DASH_BETWEEN_DIGITS.sub("-", text.translate(_TABLE))

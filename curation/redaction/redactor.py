@@ -42,6 +42,7 @@ _TITLE_ONLY = re.compile(
     + ")"
 )
 _LATIN_NAME = re.compile(r"[A-Z][a-z]+(?:[ .'-]+[A-Z][a-z]+){0,3}")
+_NAME_PARTS = re.compile(r"[ .'-]+")
 # Metadata keys whose short text values are names (customer_name, 经纪人, contact ...).
 _NAME_KEY = re.compile(
     r"name|姓名|名字|昵称|联系人|经纪人|业主|房东|租客|签约人|"
@@ -66,7 +67,7 @@ def looks_like_name(value: str) -> bool:
     if _LATIN_NAME.fullmatch(value):
         return not any(
             part in lexicon.ENGLISH_NOT_NAMES or part.casefold() in lexicon.ROLE_WORDS
-            for part in re.split(r"[ .'-]+", value)
+            for part in _NAME_PARTS.split(value)
         )
     return False
 
@@ -84,13 +85,18 @@ class DialogueRedactor:
         self._next: Counter[str] = Counter()
         self._known: list[str] = []
         self._known_re: re.Pattern[str] | None = None
+        # Normalised texts in which the detectors found nothing (with the names known now):
+        # speakers ("客服", "customer") and short replies come back in every turn.
+        self._clean: set[str] = set()
         self.add_known_names(known_names)
 
     def add_known_names(self, names: Iterable[str]) -> None:
-        added = [normalize(n).strip() for n in names if n and looks_like_name(normalize(n))]
+        normalised = (normalize(n) for n in names if n)
+        added = [n.strip() for n in normalised if looks_like_name(n)]
         if added:
             self._known = sorted(set(self._known) | set(added))
             self._known_re = known_names_pattern(self._known)
+            self._clean.clear()
 
     def reserve(self, text: str) -> None:
         """Numbered placeholders already in `text` ([PHONE_3]) are not given out again."""
@@ -111,9 +117,13 @@ class DialogueRedactor:
     def redact(self, text: str) -> str:
         text = normalize(text)
         self.reserve(text)
-        for _ in range(MAX_PASSES):
+        if text in self._clean:
+            return text
+        for attempt in range(MAX_PASSES):
             spans = self.spans(text)
             if not spans:
+                if not attempt:
+                    self._clean.add(text)
                 break
             parts = []
             position = 0
@@ -187,13 +197,17 @@ def _redact_metadata(redactor: DialogueRedactor, metadata: Any) -> Any:
 KEPT = ("id", "scene", "source")
 
 
-def redact_dialogue(dialogue: dict[str, Any]) -> tuple[dict[str, Any], Counter[str]]:
+def redact_dialogue(
+    dialogue: dict[str, Any], *, redact_id: bool = False
+) -> tuple[dict[str, Any], Counter[str]]:
     """A redacted copy of a dialogue in the import schema, and what was redacted, by type.
 
     Redacted: every turn's text and speaker (and other turn fields but its role), the speakers
-    in "roles", "metadata" and any other top-level field; kept as they are: id, scene, source
-    and the turns' roles. Speakers and metadata names (customer_name, 经纪人 ...) that look
-    like person names are redacted wherever they occur in the texts."""
+    in "roles", "metadata" and any other top-level field; kept as they are: scene, source, the
+    turns' roles, and the id unless `redact_id` (the import's: "13812345678-张伟-0412" becomes
+    "[PHONE_1]-[NAME_1]-0412", with the placeholders of the texts). Speakers and metadata names
+    (customer_name, 经纪人 ...) that look like person names are redacted wherever they occur in
+    the texts."""
     turns = dialogue.get("turns") or []
     roles = dialogue.get("roles") or {}
     metadata = dialogue.get("metadata")
@@ -209,12 +223,20 @@ def redact_dialogue(dialogue: dict[str, Any]) -> tuple[dict[str, Any], Counter[s
     )
     redactor = DialogueRedactor(known_names=names)
     for text in _strings(dialogue):
-        redactor.reserve(normalize(text))
+        if "[" in text or "［" in text:  # a numbered placeholder needs one (after normalising)
+            redactor.reserve(normalize(text))
 
     out: dict[str, Any] = {}
+    if redact_id and isinstance(dialogue.get("id"), str | int):
+        # First, so that its placeholders are numbered from the id alone: the same id gets the
+        # same redacted id in any dialogue, and the texts then share its placeholders.
+        out["id"] = redactor.redact_value(dialogue["id"])
     for key, value in dialogue.items():
+        if key in out:
+            continue
         if key in KEPT:
-            out[key] = copy.deepcopy(value)
+            plain = isinstance(value, str | int | float | None)
+            out[key] = value if plain else copy.deepcopy(value)
         elif key == "turns" and isinstance(value, list):
             out[key] = [_redact_turn(redactor, turn) for turn in value]
         elif key == "roles" and isinstance(value, dict):
@@ -235,15 +257,19 @@ def _redact_turn(redactor: DialogueRedactor, turn: Any) -> Any:
     }
 
 
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+def _strings(value: Any) -> list[str]:
+    """Every string value inside `value` (not the keys), in no particular order."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
 
 
 __all__ = [
