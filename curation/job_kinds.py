@@ -32,8 +32,14 @@ class JobKind:
     # Called once, by whichever worker finishes the last item.
     on_finished: Callable[[Any], None] | None = None
     # Makes the items' payloads in a worker when the job starts, for jobs whose items are only
-    # known after reading their input (an uploaded file); ItemFailed fails the whole job.
+    # known after reading their input (an uploaded file). Any error fails the whole job
+    # (ItemFailed with its message as the reason); a killed preparer's job is prepared again,
+    # so it must be idempotent.
     prepare: Callable[[Any], list[dict[str, Any]]] | None = None
+    # Deletes what the job leaves behind (an import's upload), on every path that ends it other
+    # than on_finished's own success: its preparation failed, on_finished crashed, cancelled.
+    # Idempotent, and it must never raise for a job that never started.
+    cleanup: Callable[[Any], None] | None = None
 
 
 _REGISTRY: dict[str, JobKind] = {}

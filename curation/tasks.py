@@ -41,42 +41,27 @@ def ping() -> str:
     return "pong"
 
 
-@shared_task(name="curation.job_start", ignore_result=True)
-def job_start(job_id: int) -> int:
-    return jobs.job_start(job_id=job_id)
+def _worker_name(task) -> str:
+    # "node|pid": the Celery node, or "local" for in-process tasks; leases name their holder.
+    node = "local" if settings.CELERY_TASK_ALWAYS_EAGER else task.request.hostname
+    return f"{node}|{os.getpid()}"
+
+
+@shared_task(bind=True, name="curation.job_start", ignore_result=True)
+def job_start(self, job_id: int) -> int:
+    return jobs.job_start(job_id=job_id, worker=_worker_name(self))
 
 
 # Idempotent (claims are conditional updates), so acknowledged only once done: a worker that
 # dies mid-item leaves the message to be delivered again.
 @shared_task(bind=True, name="curation.job_item_run", acks_late=True, ignore_result=True)
 def job_item_run(self, item_id: int) -> bool:
-    # Named as live_workers() names it: the Celery node, or "local" for in-process tasks.
-    node = "local" if settings.CELERY_TASK_ALWAYS_EAGER else self.request.hostname
-    worker = f"{node}|{os.getpid()}"
-    return jobs.job_item_execute(item_id=item_id, worker=worker)
-
-
-def live_workers() -> dict[str, set[int]]:
-    """Each live worker node with the pids of its processes, as the workers report them."""
-    from dialinsight_site.celery import app
-
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return {"local": {os.getpid()}}  # tasks run on this process's threads
-
-    stats = app.control.inspect(timeout=2.0).stats() or {}
-    live: dict[str, set[int]] = {}
-    for node, info in stats.items():
-        pids = {int(info.get("pid", 0))}
-        pool = info.get("pool") or {}
-        pids.update(int(p) for p in pool.get("processes", []) if str(p).isdigit())
-        live[node] = pids
-    return live
+    return jobs.job_item_execute(item_id=item_id, worker=_worker_name(self))
 
 
 def recover_lost_items() -> int:
-    return jobs.job_items_recover(
-        live_workers=live_workers(), stall_seconds=settings.JOB_STALL_SECONDS
-    )
+    # Liveness is the leases' business: no worker is pinged (a busy one could not answer).
+    return jobs.job_items_recover(stall_seconds=settings.JOB_STALL_SECONDS)
 
 
 @shared_task(name="curation.jobs_recover", ignore_result=True)

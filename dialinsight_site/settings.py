@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "curation.middleware.QueueUnavailableMiddleware",
     # Last, as django-axes requires, so it sees the outcome of every login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -257,6 +258,11 @@ if not (CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_BROKER_VIS
 # JOB_STALL_SECONDS has its pending items sent again.
 JOB_RECOVERY_INTERVAL_SECONDS = env_float("JOB_RECOVERY_INTERVAL_SECONDS", 30.0)
 JOB_STALL_SECONDS = env_float("JOB_STALL_SECONDS", 120.0)
+# A running item's claim: renewed by its worker every fifth of it while it works; only an
+# expired lease hands the item back (a busy or briefly frozen worker keeps its items).
+JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 15.0)
+if JOB_LEASE_SECONDS <= 0:
+    raise ImproperlyConfigured("JOB_LEASE_SECONDS must be above 0")
 
 # --- LLM defaults (endpoints themselves are configured per project) ----------------------------
 LLM_BASE_URL = env_str("LLM_BASE_URL", "")
@@ -295,8 +301,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Curate customer-service dialogues into fine-tuning data.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # drf-spectacular serves the schema to anyone (AllowAny) unless told: logged-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # A sample's grade and the judge's grade share one choice set.
-    "ENUM_NAME_OVERRIDES": {"GradeEnum": "labeling.models.samples.Grade"},
+    "ENUM_NAME_OVERRIDES": {
+        "GradeEnum": "labeling.models.samples.Grade",
+        # Three choice sets are called "kind": a part's, an operator's and a job's.
+        "TemplatePartKindEnum": "evolution.models.prompt_library.TemplatePart.Kind",
+        "OperatorKindEnum": "evolution.models.instructions.EvolutionOperator.Kind",
+    },
 }
 
 # --- Security ----------------------------------------------------------------------------------

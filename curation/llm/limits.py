@@ -18,8 +18,11 @@ The Redis keys (the `{key}` hash tag keeps them in one cluster slot):
     llmlimit:{key}:tokn   HASH  acquisition id -> tokens counted; "__total__" -> their sum
 
 Time is Redis's own (`TIME` inside the script), so machines with skewed clocks still agree. A
-holder that dies without releasing (SIGKILL, lost machine) loses its concurrency slot once its
-lease expires; every key carries an expiry, so an idle endpoint leaves nothing behind.
+concurrency slot is a short lease (`heartbeat_seconds`, 10 s by default) that a thread of the
+holder's process renews while the call runs, up to `lease_seconds` in all: a holder that dies
+without releasing (SIGKILL, lost machine) loses its slot within one short lease, not at the end
+of the task's time limit. Every key carries an expiry, so an idle endpoint leaves nothing
+behind.
 
 Without Redis (the quick start runs tasks in-process) the same semantics are kept in process
 memory, shared per key by every limiter of the process.
@@ -32,6 +35,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -64,6 +68,9 @@ WINDOW_SECONDS = 60.0
 
 CONCURRENCY_POLL_CAP = 0.05
 """Longest pause between two attempts while only the concurrency limit holds a call up."""
+
+SLOT_HEARTBEAT_SECONDS = 10.0
+"""Lease of a live holder's concurrency slot, renewed every quarter of it while the call runs."""
 
 CONCURRENCY = "concurrency"
 REQUESTS_PER_MINUTE = "requests_per_minute"
@@ -288,6 +295,26 @@ end
 return {1, now}
 """
 
+_RENEW_LUA = """
+-- KEYS: conc ZSET; ARGV: lease ms, then the ids of the slots to renew
+-- Moves the expiry of each slot still held (not expired and removed) to now + lease.
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local renewed = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i])
+    renewed = renewed + 1
+  end
+end
+if renewed > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(last[2]) - now) + 1000)
+end
+return renewed
+"""
+
 _RECORD_USAGE_LUA = """
 -- KEYS: tok ZSET, tokn HASH; ARGV: id, actual tokens
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
@@ -325,6 +352,11 @@ class _RedisBackend:
         self.window_ms = max(1, round(window_seconds * 1000))
         self._acquire = client.register_script(_ACQUIRE_LUA)
         self._record = client.register_script(_RECORD_USAGE_LUA)
+        self._renew = client.register_script(_RENEW_LUA)
+
+    def renew(self, slot_ids: list[str], lease_seconds: float) -> None:
+        lease_ms = max(1, round(lease_seconds * 1000))
+        self._renew(keys=[self.keys[0]], args=[lease_ms, *slot_ids])
 
     def try_acquire(self, slot_id: str, estimated_tokens: int) -> _Attempt:
         limits = self.limits
@@ -364,6 +396,53 @@ class _RedisBackend:
         if self.limits.tokens_per_minute is None:
             return
         self._record(keys=[self.keys[2], self.keys[3]], args=[slot_id, actual_tokens])
+
+
+class _Renewer:
+    """Renews the concurrency slots this process holds in Redis, from a daemon thread that dies
+    with the process (and so do the renewals). One per process: a forked child starts its own."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._lock = threading.Lock()
+        # slot id -> (backend, short lease, monotonic time after which it is no longer renewed)
+        self._held: dict[str, tuple[_RedisBackend, float, float]] = {}
+
+    def hold(self, backend: _RedisBackend, slot_id: str, lease: float, until: float) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._held = {}
+                threading.Thread(target=self._run, name="llm-slot-heartbeat", daemon=True).start()
+            self._held[slot_id] = (backend, lease, until)
+
+    def drop(self, slot_id: str) -> None:
+        with self._lock:
+            self._held.pop(slot_id, None)
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid:
+            with self._lock:
+                beat = min((lease / 4 for _, lease, _ in self._held.values()), default=0.5)
+            time.sleep(max(0.05, beat))
+            now = time.monotonic()
+            groups: dict[tuple[int, float], tuple[_RedisBackend, list[str]]] = {}
+            with self._lock:
+                for slot_id, (backend, lease, until) in self._held.items():
+                    if now < until:
+                        group = groups.setdefault((id(backend), lease), (backend, []))
+                        group[1].append(slot_id)
+            for (_, lease), (backend, ids) in groups.items():
+                try:
+                    backend.renew(ids, lease)
+                except Exception:  # noqa: BLE001 - Redis restarting: the next beat tries again
+                    logger.warning(
+                        "could not renew LLM slots of %s", backend.keys[0], exc_info=True
+                    )
+
+
+_renewer = _Renewer()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,19 +595,31 @@ class EndpointLimiter:
         limits: Limits,
         lease_seconds: float = 360.0,
         clock: Callable[[], float] = time.time,
+        heartbeat_seconds: float | None = SLOT_HEARTBEAT_SECONDS,
     ) -> None:
+        """`lease_seconds`: the longest a slot is held (a task's hard time limit). With Redis,
+        a slot's lease is `heartbeat_seconds`, renewed while it is held (None: no heartbeat,
+        the slot's lease is `lease_seconds`)."""
         if not key:
             raise ValueError("key must not be empty")
         if not lease_seconds > 0:
             raise ValueError(f"lease_seconds must be > 0, not {lease_seconds!r}")
+        if heartbeat_seconds is not None and not heartbeat_seconds > 0:
+            raise ValueError(f"heartbeat_seconds must be > 0, not {heartbeat_seconds!r}")
         self.key = key
         self.limits = limits
         self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = (
+            heartbeat_seconds
+            if heartbeat_seconds is not None and heartbeat_seconds < lease_seconds
+            else None
+        )
         self._backend: _Backend
         if redis is None:
             self._backend = _LocalBackend(key, limits, lease_seconds, WINDOW_SECONDS, clock)
         else:
-            self._backend = _RedisBackend(redis, key, limits, lease_seconds, WINDOW_SECONDS)
+            first_lease = self.heartbeat_seconds or lease_seconds
+            self._backend = _RedisBackend(redis, key, limits, first_lease, WINDOW_SECONDS)
 
     @contextmanager
     def slot(self, *, estimated_tokens: int, wait_seconds: float) -> Iterator[Slot]:
@@ -539,9 +630,15 @@ class EndpointLimiter:
         per-minute entries stay for their 60 seconds.
         """
         slot = self._acquire(estimated_tokens=estimated_tokens, wait_seconds=wait_seconds)
+        renewed = self.heartbeat_seconds is not None and isinstance(self._backend, _RedisBackend)
+        if renewed:
+            until = time.monotonic() + self.lease_seconds - self.heartbeat_seconds
+            _renewer.hold(self._backend, slot.id, self.heartbeat_seconds, until)
         try:
             yield slot
         finally:
+            if renewed:
+                _renewer.drop(slot.id)
             self._backend.release(slot.id)
 
     def _acquire(self, *, estimated_tokens: int, wait_seconds: float) -> Slot:

@@ -42,6 +42,13 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True)
     # When an item last settled: a running job that stops progressing may have lost messages.
     progressed_at = models.DateTimeField(null=True)
+    # When its start message was last sent (None: run by its caller, dispatch=False): a queued
+    # job not started a few seconds after has its start sent again (the message was lost).
+    sent_at = models.DateTimeField(null=True)
+    # While its items are prepared: "hostname|pid" of the preparer, and until when its lease
+    # holds (renewed while it works). A job whose preparer's lease ran out is prepared again.
+    claimed_by = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -72,7 +79,8 @@ class JobItem(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
-    # "hostname|pid" of the process working on it, and until when that claim holds.
+    # "hostname|pid" of the process working on it, and until when that claim holds (a short
+    # lease its worker's heartbeat renews while it works: only an expired lease frees it).
     claimed_by = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField(null=True)
     started_at = models.DateTimeField(null=True)

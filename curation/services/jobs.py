@@ -4,7 +4,13 @@ A job's items are Celery messages that only name an item id; the database row is
 An item is claimed by a conditional update (pending -> running, with a lease); its result is
 written by another conditional update that only the claimer can make, in the same transaction
 as the job's count. So an item counts exactly once even if its message is delivered twice or
-its worker dies: `job_items_recover` hands the items of dead workers back to the queue.
+its worker dies.
+
+Liveness is decided by leases, never by asking workers: the process that runs an item (or
+prepares a job's items) renews its short lease from a heartbeat thread while it works, so a
+busy, briefly frozen or `--pool solo` worker keeps its work, and a dead one's lease runs out.
+`job_items_recover` then hands expired items back to the queue, prepares again a job whose
+preparer died, and starts a queued job whose start message was lost.
 """
 
 from __future__ import annotations
@@ -12,15 +18,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,9 +44,157 @@ S = Job.Status
 I = JobItem.Status  # noqa: E741 - short alias keeps the conditional updates readable
 
 
+T = TypeVar("T")
+
+# A lease is short and renewed by a heartbeat while its holder works (JOB_LEASE_SECONDS, 15 s by
+# default): a holder that dies (SIGKILL, lost machine, hard time limit) loses its work within
+# one lease, and a live one never does, however long its item takes.
+DEFAULT_LEASE_SECONDS = 15.0
+# A queued job whose start has not run this long after it was sent has its start sent again
+# (its message was lost: the broker was down, or restarted without persistence).
+START_GRACE_SECONDS = 10.0
+# A lost database connection (PostgreSQL restarted, the connection terminated) is retried
+# this many times with backoff; items are idempotent, so it is never an item's failure.
+DB_RETRIES = 6
+# An item whose worker was lost this many times (it may kill its worker) fails with a reason.
+MAX_ATTEMPTS = 10
+
+
+class QueueUnavailable(Exception):
+    """The task queue (the Celery broker, Redis) cannot be reached: nothing was started. The
+    API answers 503 and screens show the message (curation.middleware)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "The task queue (Redis) is not reachable; nothing was started. "
+                "Try again in a moment."
+            )
+        )
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "JOB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+
+
 def _lease() -> timedelta:
-    # A claim outlives the task's hard time limit, so that a live task never loses its item.
-    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
+    return timedelta(seconds=lease_seconds())
+
+
+class _Heartbeat:
+    """Renews the leases this process holds (items it runs, jobs whose items it prepares) from
+    a daemon thread, which dies with the process: so does the renewal. One per process (a
+    forked pool child starts its own)."""
+
+    _SQL = {
+        "item": "UPDATE curation_jobitem SET lease_until = %s"
+        " WHERE id = ANY(%s) AND status = 'running' AND claimed_by = %s",
+        "job": "UPDATE curation_job SET lease_until = %s"
+        " WHERE id = ANY(%s) AND status = 'running' AND claimed_by = %s",
+    }
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, int], tuple[str, float]] = {}
+        self._wake = threading.Event()
+
+    def hold(self, table: str, pk: int, worker: str) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # a fresh process: the parent's thread is not here
+                self._pid = os.getpid()
+                self._held = {}
+                self._wake = threading.Event()
+                threading.Thread(target=self._run, name="job-lease-heartbeat", daemon=True).start()
+            self._held[(table, pk)] = (worker, time.monotonic())
+        self._wake.set()  # the beat is timed from now: no lease waits for a sleep begun before
+
+    def drop(self, table: str, pk: int) -> None:
+        with self._lock:
+            self._held.pop((table, pk), None)
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid:
+            beat = lease_seconds() / 5
+            self._wake.wait(beat)
+            self._wake.clear()
+            now = time.monotonic()
+            with self._lock:
+                # Work taken less than half a beat ago still has most of its first lease.
+                due = [(key, worker) for key, (worker, since) in self._held.items()
+                       if now - since >= beat / 2]  # fmt: skip
+            if not due:
+                continue
+            try:
+                self.renew(due)
+            except Exception:  # noqa: BLE001 - the next beat tries again; the lease is the truth
+                logger.warning("could not renew job leases", exc_info=True)
+            finally:
+                connection.close()  # this thread's own connection; never left open
+
+    def renew(self, due: list[tuple[tuple[str, int], str]]) -> None:
+        until = timezone.now() + _lease()
+        groups: dict[tuple[str, str], list[int]] = {}
+        for (table, pk), worker in due:
+            groups.setdefault((table, worker), []).append(pk)
+        with connection.cursor() as cursor:
+            for (table, worker), pks in groups.items():
+                if connection.vendor == "postgresql":
+                    cursor.execute(self._SQL[table], [until, pks, worker])
+                else:
+                    model = JobItem if table == "item" else Job
+                    model.objects.filter(pk__in=pks, status="running", claimed_by=worker).update(
+                        lease_until=until
+                    )
+
+
+_heartbeat = _Heartbeat()
+
+
+def _db_retry(what: str, action: Callable[[], T]) -> T:
+    """Run `action`, retrying on a lost database connection (closed, then reopened) with
+    backoff, DB_RETRIES times; the last error is raised. Inside a transaction nothing can be
+    retried: the error goes up to whoever opened it."""
+    for attempt in range(DB_RETRIES):
+        try:
+            return action()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or attempt == DB_RETRIES - 1:
+                raise
+            logger.warning("%s: database connection lost, retrying", what, exc_info=True)
+            connection.close()
+            time.sleep(random.uniform(0, min(5.0, 0.2 * 2**attempt)))
+    raise AssertionError("unreachable")
+
+
+def _broker_check() -> None:
+    """Raise QueueUnavailable unless the broker answers now. Called before a job's rows are
+    written, so that a job is not created (its transaction rolls back) while Redis is down."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL.startswith("redis"):
+        return
+    import redis
+
+    client = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
+    )
+    try:
+        client.ping()
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+        raise QueueUnavailable() from None
+    finally:
+        client.close()
+
+
+def _send_start(job_id: int) -> None:
+    """Send the job's start message. A broker that went down since the check is logged, not
+    raised: the job is committed, and recovery starts a queued job whose start was lost."""
+    from curation.tasks import job_start, send
+
+    try:
+        send(job_start, args=[job_id], queue=job_kinds.Queue.DEFAULT)
+    except Exception:  # noqa: BLE001 - kombu/redis connection errors; recovery sends it again
+        logger.warning("start of job %s not sent; recovery will send it", job_id, exc_info=True)
 
 
 def job_create(
@@ -49,16 +207,24 @@ def job_create(
     dispatch: bool = True,
 ) -> Job:
     """Create a job with one item per payload (or, for a kind that prepares its own items, none
-    yet); it is sent to workers on commit."""
+    yet); it is sent to workers on commit. While the task queue is down, QueueUnavailable is
+    raised before anything is written (the caller's transaction writes nothing either)."""
     try:
         job_kind = job_kinds.get(kind)
     except LookupError as error:
         raise ValidationError({"kind": str(error)}) from None
     if payloads is None and job_kind.prepare is None:
         raise ValidationError({"payloads": f"Job kind {kind} needs its items."})
+    if dispatch:
+        _broker_check()
     with transaction.atomic():
         job = Job.objects.create(
-            project=project, kind=kind, params=params or {}, created_by=creator, total=0
+            project=project,
+            kind=kind,
+            params=params or {},
+            created_by=creator,
+            total=0,
+            sent_at=timezone.now() if dispatch else None,
         )
         items = [JobItem(job=job, seq=n, payload=p) for n, p in enumerate(payloads or [])]
         JobItem.objects.bulk_create(items, batch_size=1000)
@@ -68,55 +234,125 @@ def job_create(
             Job.objects.filter(pk=job.pk).update(status=S.DONE, finished_at=timezone.now())
             job.status = S.DONE
         elif dispatch:
-            from curation.tasks import job_start, send
-
             job_id = job.pk
-            transaction.on_commit(
-                lambda: send(job_start, args=[job_id], queue=job_kinds.Queue.DEFAULT)
-            )
+            transaction.on_commit(lambda: _send_start(job_id))
     return job
 
 
-def job_start(*, job_id: int, enqueue: bool = True) -> int:
+def job_start(*, job_id: int, enqueue: bool = True, worker: str = "") -> int:
     """Mark the job running (preparing its items first if its kind does) and send every
-    pending item to its queue. Returns the number of items sent."""
+    pending item to its queue. Returns the number of items sent.
+
+    Preparation holds a lease on the job, renewed while it runs: if its worker dies, recovery
+    puts the job back to queued and starts it again (prepare functions are idempotent). Any
+    error while preparing ends the job failed, with a reason: its kind's on_finished runs, then
+    its cleanup (an import's upload is deleted)."""
+    worker = worker or f"local|{os.getpid()}"
+    job = Job.objects.filter(pk=job_id, status=S.QUEUED).first()
+    if job is None:
+        return 0
+    kind = job_kinds.get(job.kind)
+    preparing = kind.prepare is not None and not JobItem.objects.filter(job_id=job_id).exists()
     now = timezone.now()
+    lease = {"claimed_by": worker, "lease_until": now + _lease()} if preparing else {}
     if not Job.objects.filter(pk=job_id, status=S.QUEUED).update(
-        status=S.RUNNING, started_at=now, progressed_at=now
+        status=S.RUNNING, started_at=Coalesce(F("started_at"), now), progressed_at=now, **lease
     ):
         return 0
-    job = Job.objects.get(pk=job_id)
-    kind = job_kinds.get(job.kind)
-    if kind.prepare is not None and not JobItem.objects.filter(job=job).exists():
-        try:
-            payloads = kind.prepare(job)
-        except job_kinds.ItemFailed as failure:
-            # Closed like any job: on_finished first, then the status, so that "failed" is
-            # never shown before the job's result is written.
-            Job.objects.filter(pk=job_id).update(
-                error_summary=str(failure)[:500], finished_at=timezone.now()
-            )
-            if kind.on_finished:
-                kind.on_finished(Job.objects.get(pk=job_id))
-            Job.objects.filter(pk=job_id).update(status=S.FAILED)
-            return 0
-        JobItem.objects.bulk_create(
-            [JobItem(job=job, seq=n, payload=p) for n, p in enumerate(payloads)], batch_size=1000
-        )
-        Job.objects.filter(pk=job_id).update(total=len(payloads))
-        if not payloads:
-            _finish_if_complete(job_id)
-            return 0
+    if preparing and not _prepare(job, kind, worker):
+        return 0
     if not enqueue:
         return 0
     return _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
 
 
+def _prepare(job: Job, kind: job_kinds.JobKind, worker: str) -> bool:
+    """Make the job's items; False when there is nothing to send (failed, empty, or another
+    preparer took over)."""
+    _heartbeat.hold("job", job.pk, worker)
+    try:
+        payloads = _db_retry(f"preparing job {job.pk}", lambda: kind.prepare(job))
+    except job_kinds.ItemFailed as failure:
+        reason = str(failure)
+        _db_retry("failing a job", lambda: _fail_job(job.pk, kind, reason, worker))
+        return False
+    except (OperationalError, InterfaceError):
+        # The database is gone for longer than the retries: the lease runs out and recovery
+        # prepares the job again once it is back.
+        logger.exception("job %s: preparation lost its database", job.pk)
+        return False
+    except SoftTimeLimitExceeded:
+        reason = _("Took longer than %(s)d s.") % {"s": settings.CELERY_TASK_SOFT_TIME_LIMIT}
+        _db_retry("failing a job", lambda: _fail_job(job.pk, kind, reason, worker))
+        return False
+    except Exception as error:  # noqa: BLE001 - any error fails the job with a reason
+        logger.exception("job %s: preparation failed", job.pk)
+        reason = _("Internal error (%(kind)s).") % {"kind": type(error).__name__}
+        _db_retry("failing a job", lambda: _fail_job(job.pk, kind, reason, worker))
+        return False
+    finally:
+        _heartbeat.drop("job", job.pk)
+
+    def store() -> bool:
+        with transaction.atomic():
+            locked = Job.objects.select_for_update().filter(pk=job.pk).first()
+            if locked is None or locked.claimed_by != worker:
+                return False  # our lease ran out and another worker prepares it
+            if JobItem.objects.filter(job_id=job.pk).exists():
+                return False
+            JobItem.objects.bulk_create(
+                [JobItem(job_id=job.pk, seq=n, payload=p) for n, p in enumerate(payloads)],
+                batch_size=1000,
+            )
+            Job.objects.filter(pk=job.pk).update(
+                total=len(payloads), claimed_by="", lease_until=None
+            )
+            return True
+
+    if not _db_retry(f"storing the items of job {job.pk}", store):
+        return False
+    if not payloads:
+        _finish_if_complete(job.pk)
+        return False
+    return True
+
+
+def _fail_job(job_id: int, kind: job_kinds.JobKind, reason: str, worker: str) -> None:
+    """End a job that cannot run, once: the reason first, then the kind's on_finished (an
+    import writes its result and deletes its upload), then the status, so that "failed" is
+    never shown before the job's result is written. A failing on_finished is logged and the
+    job is failed all the same."""
+    closing = Job.objects.filter(pk=job_id, status=S.RUNNING, finished_at__isnull=True)
+    if worker:
+        closing = closing.filter(claimed_by=worker)
+    if not closing.update(
+        error_summary=reason[:500], finished_at=timezone.now(), claimed_by="", lease_until=None
+    ):
+        return
+    if kind.on_finished:
+        try:
+            kind.on_finished(Job.objects.get(pk=job_id))
+        except Exception:  # noqa: BLE001 - the job ends failed whatever its cleanup does
+            logger.exception("job %s: on_finished failed after its preparation failed", job_id)
+    Job.objects.filter(pk=job_id, status=S.RUNNING).update(status=S.FAILED)
+    _cleanup(job_id, kind)
+
+
+def _cleanup(job_id: int, kind: job_kinds.JobKind) -> None:
+    """The kind's cleanup hook, for a job that ended another way than by its finish."""
+    if kind.cleanup is None:
+        return
+    try:
+        kind.cleanup(Job.objects.get(pk=job_id))
+    except Exception:  # noqa: BLE001 - logged; what it leaves is the kind's to explain
+        logger.exception("job %s: cleanup failed", job_id)
+
+
 def job_run_here(*, job_id: int) -> Job:
     """Run a job created with dispatch=False in this process, item by item (management
     commands use this: they print the outcome when it is done)."""
-    job_start(job_id=job_id, enqueue=False)
     worker = f"local|{os.getpid()}"
+    job_start(job_id=job_id, enqueue=False, worker=worker)
     for item_id in JobItem.objects.filter(job_id=job_id, status=I.PENDING).values_list(
         "pk", flat=True
     ):
@@ -215,7 +451,10 @@ def _settle(item: JobItem, worker: str, *, result=None, error: str = "") -> bool
         cursor.execute(_COUNT_SQL.format(counter=counter), [now, item.job_id])
         settled, total = cursor.fetchone()
     if settled >= total:
-        _finish_if_complete(item.job_id)
+        try:
+            _db_retry(f"closing job {item.job_id}", lambda: _finish_if_complete(item.job_id))
+        except (OperationalError, InterfaceError):
+            logger.exception("job %s: not closed; recovery closes it", item.job_id)
     return True
 
 
@@ -234,9 +473,26 @@ def _finish_if_complete(job_id: int) -> None:
     job = Job.objects.get(pk=job_id)
     kind = job_kinds.get(job.kind)
     if kind.on_finished:
-        kind.on_finished(job)
+        try:
+            kind.on_finished(job)
+        except (OperationalError, InterfaceError):
+            raise  # recovery closes the job again once the database is back
+        except Exception as error:  # noqa: BLE001 - a job never stays running for a bug
+            logger.exception("job %s: on_finished failed", job_id)
+            reason = _("Internal error (%(kind)s) while finishing.") % {
+                "kind": type(error).__name__
+            }
+            Job.objects.filter(pk=job_id, status=S.RUNNING).update(
+                status=S.FAILED, error_summary=reason
+            )
+            _cleanup(job_id, kind)
+            return
         job.refresh_from_db()
-    status = S.FAILED if job.total and job.failed_count == job.total else S.DONE
+    # A job that made no item because its preparation failed (a reason, no items) failed too.
+    if job.total:
+        status = S.FAILED if job.failed_count == job.total else S.DONE
+    else:
+        status = S.FAILED if job.error_summary else S.DONE
     summary = job.error_summary
     if job.failed_count and not summary:
         summary = _("%(n)d of %(total)d items failed.") % {
@@ -249,24 +505,51 @@ def _finish_if_complete(job_id: int) -> None:
 
 
 def job_item_execute(*, item_id: int, worker: str) -> bool:
-    """Claim one item, run its kind's handler, record the outcome. False if not claimed."""
-    item = _claim(item_id, worker)
+    """Claim one item, run its kind's handler, record the outcome. False if not claimed.
+
+    While it runs, the item's lease is renewed by this process's heartbeat. A lost database
+    connection is retried (items are idempotent), never the item's failure; any other error
+    fails the item with a reason."""
+    try:
+        item = _db_retry(f"claiming item {item_id}", lambda: _claim(item_id, worker))
+    except (OperationalError, InterfaceError):
+        logger.exception("item %s: no database to claim it; its message is sent again", item_id)
+        return False
     if item is None:
         return False
+    _heartbeat.hold("item", item_id, worker)
+    try:
+        return _run_claimed(item, worker)
+    except (OperationalError, InterfaceError):
+        # The database stayed away longer than the retries: the item keeps its claim until the
+        # lease runs out, then recovery sends it again.
+        logger.exception("item %s: database lost; left for recovery", item_id)
+        return False
+    finally:
+        _heartbeat.drop("item", item_id)
+
+
+def _run_claimed(item: JobItem, worker: str) -> bool:
+    if item.attempts > MAX_ATTEMPTS:
+        reason = _("Gave up after %(n)d attempts: its worker was lost each time.") % {
+            "n": MAX_ATTEMPTS
+        }
+        return _db_retry("settling", lambda: _settle(item, worker, error=reason))
     kind = job_kinds.get(item.job.kind)
     try:
-        result = kind.handle(item)
+        result = _db_retry(f"item {item.pk}", lambda: kind.handle(item))
     except job_kinds.ItemFailed as failure:
-        return _settle(item, worker, error=str(failure))
+        error = str(failure)
     except SoftTimeLimitExceeded:
-        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
-        return _settle(item, worker, error=_("Took longer than %(s)d s.") % {"s": limit})
-    except Exception as error:  # noqa: BLE001 - any bug fails the item, never the whole job
-        logger.exception("job item %s failed", item_id)
-        return _settle(
-            item, worker, error=_("Internal error (%(kind)s).") % {"kind": type(error).__name__}
-        )
-    return _settle(item, worker, result=result)
+        error = _("Took longer than %(s)d s.") % {"s": settings.CELERY_TASK_SOFT_TIME_LIMIT}
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any bug fails the item, never the whole job
+        logger.exception("job item %s failed", item.pk)
+        error = _("Internal error (%(kind)s).") % {"kind": type(exc).__name__}
+    else:
+        return _db_retry("settling", lambda: _settle(item, worker, result=result))
+    return _db_retry("settling", lambda: _settle(item, worker, error=error))
 
 
 def job_cancel(*, job: Job, actor) -> Job:
@@ -278,8 +561,17 @@ def job_cancel(*, job: Job, actor) -> Job:
             raise ValidationError(_("Only a queued, running or paused job can be cancelled."))
         JobItem.objects.filter(job=job, status=I.PENDING).update(status=I.CANCELLED)
         audit_record(actor=actor, action="job.cancel", target=job, project=job.project)
+        kind = job_kinds.get(job.kind)
+        transaction.on_commit(lambda: _cleanup(job.pk, kind))
     job.refresh_from_db()
     return job
+
+
+def _enqueue_pending(job: Job) -> None:
+    try:
+        _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
+    except Exception:  # noqa: BLE001 - the broker went away since the check: recovery resends
+        logger.warning("items of job %s not sent; recovery will send them", job.pk, exc_info=True)
 
 
 def job_pause(*, job: Job, actor) -> Job:
@@ -292,6 +584,7 @@ def job_pause(*, job: Job, actor) -> Job:
 
 def job_resume(*, job: Job, actor) -> Job:
     """Continue a paused or cancelled job: its unfinished items go back to the queue."""
+    _broker_check()
     with transaction.atomic():
         if not Job.objects.filter(pk=job.pk, status__in=[S.PAUSED, S.CANCELLED]).update(
             status=S.RUNNING, finished_at=None
@@ -299,15 +592,14 @@ def job_resume(*, job: Job, actor) -> Job:
             raise ValidationError(_("Only a paused or cancelled job can be resumed."))
         JobItem.objects.filter(job=job, status=I.CANCELLED).update(status=I.PENDING)
         audit_record(actor=actor, action="job.resume", target=job, project=job.project)
-        transaction.on_commit(
-            lambda: _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
-        )
+        transaction.on_commit(lambda: _enqueue_pending(job))
     job.refresh_from_db()
     return job
 
 
 def job_retry_failed(*, job: Job, actor) -> Job:
     """Send the failed items of a job through again."""
+    _broker_check()
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status in (S.QUEUED, S.PAUSED, S.CANCELLED):
@@ -328,33 +620,33 @@ def job_retry_failed(*, job: Job, actor) -> Job:
             project=job.project,
             after={"items": failed},
         )
-        transaction.on_commit(
-            lambda: _enqueue(job, JobItem.objects.filter(job=job, status=I.PENDING))
-        )
+        transaction.on_commit(lambda: _enqueue_pending(job))
     job.refresh_from_db()
     return job
 
 
-def job_items_recover(*, live_workers: dict[str, set[int]], stall_seconds: float) -> int:
-    """Put lost work back on the queue; returns the number of items sent again.
+def job_items_recover(*, stall_seconds: float, start_grace: float | None = None) -> int:
+    """Put lost work back on the queue; returns the number of messages sent again.
 
-    live_workers maps each live Celery node name to the pids of its processes. A running item
-    whose claimer is not among them (the worker was killed) or whose lease ran out is reset to
-    pending. And a running job that made no progress for stall_seconds may have lost its queued
-    messages (a broker restarted without persistence): its pending items are sent again. A
-    duplicate message costs nothing: the claim lets only one through.
+    - A running item whose lease ran out lost its worker (a live worker renews its leases, so a
+      busy or frozen one keeps them): it is reset to pending and sent again.
+    - A running job that made no progress for stall_seconds may have lost its queued messages
+      (a broker restarted without persistence): its pending items are sent again.
+    - A job being prepared whose preparer's lease ran out is put back to queued and started
+      again; so is a queued job whose start message was sent more than start_grace seconds ago
+      (default: the lesser of START_GRACE_SECONDS and stall_seconds) and has not run.
+    - A job whose items are all settled but which was never closed is closed.
+    A duplicate message costs nothing: the claims let only one through.
     """
+    from curation.tasks import job_start, send
+
     now = timezone.now()
+    grace = min(START_GRACE_SECONDS, stall_seconds) if start_grace is None else start_grace
+    expired = Q(lease_until__lt=now) | Q(lease_until__isnull=True)
     to_send: dict[int, set[int]] = {}
-    running = JobItem.objects.filter(status=I.RUNNING, job__status=S.RUNNING).values_list(
-        "pk", "claimed_by", "lease_until", "job_id"
-    )
-    for pk, claimed_by, lease_until, job_id in running:
-        node, _sep, pid = claimed_by.rpartition("|")
-        alive = node in live_workers and pid.isdigit() and int(pid) in live_workers[node]
-        if alive and lease_until and lease_until > now:
-            continue
-        if JobItem.objects.filter(pk=pk, status=I.RUNNING, claimed_by=claimed_by).update(
+    running = JobItem.objects.filter(expired, status=I.RUNNING, job__status=S.RUNNING)
+    for pk, claimed_by, job_id in running.values_list("pk", "claimed_by", "job_id"):
+        if JobItem.objects.filter(expired, pk=pk, status=I.RUNNING, claimed_by=claimed_by).update(
             status=I.PENDING, claimed_by="", lease_until=None
         ):
             to_send.setdefault(job_id, set()).add(pk)
@@ -373,7 +665,38 @@ def job_items_recover(*, live_workers: dict[str, set[int]], stall_seconds: float
         ):
             logger.warning("closing job %s again", job_id)
             _finish_if_complete(job_id)
-    sent = 0
+    # A job whose last settling worker lost its database before closing it.
+    settled = Job.objects.filter(
+        status=S.RUNNING, finished_at__isnull=True, total__gt=0, progressed_at__lt=cutoff
+    ).filter(done_count__gte=F("total") - F("failed_count"))
+    for job_id in settled.values_list("pk", flat=True):
+        _finish_if_complete(job_id)
+    starts: set[int] = set()
+    # Preparation whose worker died (its lease ran out): prepared again from the start.
+    preparing = Job.objects.filter(
+        expired,
+        status=S.RUNNING,
+        kind__in=[name for name in job_kinds.names() if job_kinds.get(name).prepare],
+        total=0,
+        finished_at__isnull=True,
+    ).exclude(Exists(JobItem.objects.filter(job_id=OuterRef("pk"))))
+    for job_id, claimed_by in preparing.values_list("pk", "claimed_by"):
+        if Job.objects.filter(expired, pk=job_id, status=S.RUNNING, claimed_by=claimed_by).update(
+            status=S.QUEUED, claimed_by="", lease_until=None, sent_at=now
+        ):
+            logger.warning("job %s lost its preparer; starting it again", job_id)
+            starts.add(job_id)
+    # Queued jobs whose start message was lost.
+    late = now - timedelta(seconds=grace)
+    for job_id, sent_at in Job.objects.filter(status=S.QUEUED, sent_at__lt=late).values_list(
+        "pk", "sent_at"
+    ):
+        if Job.objects.filter(pk=job_id, status=S.QUEUED, sent_at=sent_at).update(sent_at=now):
+            logger.warning("job %s was never started; sending its start again", job_id)
+            starts.add(job_id)
+    for job_id in sorted(starts):
+        send(job_start, args=[job_id], queue=job_kinds.Queue.DEFAULT)
+    sent = len(starts)
     for job_id, ids in to_send.items():
         if not ids:
             continue

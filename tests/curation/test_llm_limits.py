@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import uuid
@@ -240,6 +241,40 @@ def test_abandoned_lease_is_reclaimed_after_it_expires(r):
     with limiter.slot(estimated_tokens=0, wait_seconds=3):
         waited = time.monotonic() - started
     assert 0.2 < waited < 1.5
+
+
+def _hold_forever(url: str, key: str, held) -> None:
+    """Child process: take the endpoint's only slot and keep it until killed."""
+    limiter = EndpointLimiter(
+        redis.Redis.from_url(url), key, Limits(max_concurrency=1), heartbeat_seconds=0.6
+    )
+    with limiter.slot(estimated_tokens=0, wait_seconds=5):
+        held.set()
+        time.sleep(60)
+
+
+def test_a_killed_holder_loses_its_slot_within_a_heartbeat_lease(r):
+    """A slot is a short lease its holder's process renews while the call runs: a live holder
+    keeps it however long the call takes; a SIGKILLed one loses it within that short lease,
+    not at the end of lease_seconds (the task's hard time limit, 360 s)."""
+    key = fresh_key()
+    ctx = multiprocessing.get_context("spawn")
+    held = ctx.Event()
+    child = ctx.Process(target=_hold_forever, args=(REDIS_URL, key, held))
+    child.start()
+    try:
+        assert held.wait(20)
+        limiter = EndpointLimiter(r, key, Limits(max_concurrency=1), heartbeat_seconds=0.6)
+        with pytest.raises(LimitTimeout, match="concurrency"):
+            with limiter.slot(estimated_tokens=0, wait_seconds=2.0):  # > 3 leases: renewed
+                pass
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+    started = time.monotonic()
+    with limiter.slot(estimated_tokens=0, wait_seconds=5):
+        waited = time.monotonic() - started
+    assert waited < 1.0
 
 
 def test_keys_expire(r):

@@ -32,6 +32,7 @@ class WorkerProcess:
         concurrency: int = 1,
         pool: str = "prefork",
         env: dict[str, str] | None = None,
+        include: str = "",
     ):
         self.name = name
         self.log_path = log_dir / f"worker-{name}.log"
@@ -39,6 +40,8 @@ class WorkerProcess:
         self.concurrency = concurrency
         self.pool = pool
         self.extra_env = env or {}
+        # Extra modules the worker imports (test job kinds, e.g. tests.support.fault_kinds).
+        self.include = include
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> WorkerProcess:
@@ -61,6 +64,7 @@ class WorkerProcess:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *([f"--include={self.include}"] if self.include else []),
             ],
             cwd=ROOT,
             env=env,
