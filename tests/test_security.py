@@ -159,3 +159,63 @@ def test_misordered_celery_limits_refuse_to_start():
     )
     assert result.returncode != 0
     assert "CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT" in result.stderr
+
+
+# --- the API schema and reflected export formats ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_api_schema_needs_a_logged_in_user(client, team):
+    accept = {"HTTP_ACCEPT": "application/vnd.oai.openapi+json"}
+    assert client.get("/api/schema/", **accept).status_code in (401, 403)
+    token = client.get("/api/schema/", HTTP_AUTHORIZATION="Token not-a-token", **accept)
+    assert token.status_code in (401, 403)
+    logged_in = team.client("annotator").get("/api/schema/", **accept)
+    assert logged_in.status_code == 200
+    assert "/api/projects/{project_slug}/dialogues/import/" in logged_in.json()["paths"]
+
+
+XSS = "<img src=x onerror=alert(1)><script>alert(2)<\\script>"
+
+
+def _not_markup(response) -> None:
+    """An error about a format the user sent is never HTML carrying that format as markup."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode()
+    content_type = response.get("Content-Type", "")
+    if "html" in content_type:
+        assert "<img src=x" not in text and "<script>alert(2)" not in text
+    else:
+        assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+def test_an_unknown_export_format_is_never_reflected_as_markup(team):
+    from rest_framework.test import APIClient
+
+    from metrics.models import EvalRun, TestSet
+    from metrics.services.versions import version_create
+
+    version = version_create(project=team.project, name="v1", actor=team.lead)
+    lead = team.client("lead")
+    download = reverse("metrics:version_download", args=[team.project.slug, version.pk, XSS])
+    page = lead.get(download, follow=True)
+    assert page.status_code == 200
+    _not_markup(page)
+    test_set = TestSet.objects.create(project=team.project, name="held-out", size=0)
+    run = EvalRun.objects.create(
+        project=team.project, test_set=test_set, name="r", model_name="m", judge_model="j"
+    )
+    run_export = reverse("metrics:run_export", args=[team.project.slug, run.pk, XSS])
+    refused = lead.get(run_export)
+    assert refused.status_code == 400
+    _not_markup(refused)
+
+    api = APIClient()
+    api.force_authenticate(team.lead)
+    base = f"/api/projects/{team.project.slug}/versions/{version.pk}"
+    for accept in ("application/json", "text/html"):
+        for action in ("export", "manifest"):
+            response = api.get(f"{base}/{action}/", {"fmt": XSS}, HTTP_ACCEPT=accept)
+            assert response.status_code == 400
+            _not_markup(response)

@@ -236,14 +236,27 @@ def _export_rows(run: EvalRun) -> Iterator[dict]:
         }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A cell no spreadsheet program runs: text that starts like a formula gets a leading
+    single quote (OWASP's advice); answers and the judge's reasons come from an LLM, and a
+    "=HYPERLINK(...)" answer must stay text. Numbers are kept as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def run_export_csv(*, run: EvalRun) -> Iterator[str]:
-    """Every answer of the run as CSV rows, streamed."""
+    """Every answer of the run as CSV rows, streamed, every cell neutralised (csv_cell)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
     yield "\ufeff"  # a BOM, so that spreadsheet programs read the Chinese as UTF-8
     writer.writeheader()
     for row in _export_rows(run):
-        writer.writerow(row)
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -382,7 +382,7 @@ def test_redact_command_plain_lines():
 
 def test_redact_command_jsonl_is_the_import_redaction():
     dialogue = {
-        "id": "d1",
+        "id": "王建国-13812345678",
         "scene": "renting",
         "source": "chat",
         "roles": {"王建国": "customer"},
@@ -397,9 +397,11 @@ def test_redact_command_jsonl_is_the_import_redaction():
     call_command("redact", "--jsonl", stdin=io.StringIO(line + "\n" + line + "\n"), stdout=stdout)
     out = stdout.getvalue().splitlines()
     assert len(out) == 2
-    expected, _ = redact_dialogue(dialogue)
+    expected, _ = redact_dialogue(dialogue, redact_id=True)
     assert json.loads(out[0]) == expected == json.loads(out[1])
-    assert "王建国" not in stdout.getvalue() and "wang_jg1988" not in stdout.getvalue()
+    assert expected["id"] == "[NAME_1]-[PHONE_1]"  # the id too, with the texts' placeholders
+    text = stdout.getvalue()
+    assert "王建国" not in text and "wang_jg1988" not in text and "13812345678" not in text
 
 
 def test_redact_command_reports_bad_lines_without_their_text():

@@ -213,3 +213,59 @@ def test_a_csv_without_its_columns_is_refused_with_the_reason(team):
 def test_invalid_json_points_at_the_column(team):
     job = run(team, jsonl(dialogue(1)) + b'\n{"id": "d-2", "turns": [}')
     assert job.result["problems"][0]["reason"].endswith("at column 25.")
+
+
+# --- ids are redacted like the texts ---------------------------------------------------------
+
+
+def test_an_id_holding_personal_data_is_stored_redacted_and_kept_apart(team, settings, tmp_path):
+    settings.IMPORT_UPLOAD_DIR = tmp_path
+    legacy = Dialogue.objects.create(  # stored before ids were redacted: never rewritten
+        project=team.project, external_id="13900000000-李雷-0101", turns=[], content_hash="old"
+    )
+    first = dialogue(1, id="13812345678-张伟-0412")
+    first["turns"][0]["speaker"] = "张伟"
+    first["turns"][0]["text"] = "我是张伟，手机13812345678，想看房。"
+    second = dialogue(2, id="13987654321-王芳-0412")  # redacts to the same text as first's
+    second["turns"] = [
+        {"speaker": "客服", "role": "real-estate-agent", "text": "您好，请问有什么可以帮您？"},
+        {"speaker": "客户", "role": "customer", "text": "想看第2套两居室。"},
+    ]
+    plain = dialogue(3, id="CALL-20240412-0001")  # nothing personal: kept as it is
+    job = run(team, jsonl(first, second, plain))
+    assert job.status == Job.Status.DONE, job.result
+    ids = {d.external_id for d in Dialogue.objects.exclude(pk=legacy.pk)}
+    assert "CALL-20240412-0001" in ids
+    redacted = sorted(i for i in ids if i.startswith("[PHONE_1]-[NAME_1]-0412~"))
+    assert len(redacted) == 2 and all(
+        len(i) == len("[PHONE_1]-[NAME_1]-0412~") + 10 for i in redacted
+    )
+    stored = Dialogue.objects.get(turns__0__speaker="[NAME_1]")
+    # The id's placeholders are the texts' placeholders.
+    assert stored.turns[0]["text"] == "我是[NAME_1]，手机[PHONE_1]，想看房。"
+    for raw in ("13812345678", "张伟", "13987654321", "王芳"):
+        assert raw not in json.dumps(
+            [list(Dialogue.objects.exclude(pk=legacy.pk).values()), job.result],
+            ensure_ascii=False,
+            default=str,
+        )
+    assert Dialogue.objects.get(pk=legacy.pk).external_id == "13900000000-李雷-0101"
+
+    # The same id again gets the same stored id: other content under it is refused, by the
+    # redacted id only.
+    again = dialogue(7, id="13812345678-张伟-0412")
+    job = run(team, jsonl(again))
+    assert job.status == Job.Status.FAILED
+    reason = job.result["problems"][0]["reason"]
+    assert "already taken" in reason and "[PHONE_1]-[NAME_1]-0412~" in reason
+    assert "13812345678" not in reason
+
+
+def test_a_redacted_id_fits_the_column_and_keeps_whole_placeholders():
+    from curation.services.imports import stored_id
+
+    raw = "张伟" * 100
+    redacted = "[NAME_1]" * 100
+    stored = stored_id(raw=raw, redacted=redacted, project_id=1)
+    assert len(stored) <= 200 and stored.rsplit("~", 1)[0].endswith("]")
+    assert stored != stored_id(raw=raw, redacted=redacted, project_id=2)  # per project

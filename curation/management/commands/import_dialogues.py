@@ -36,14 +36,14 @@ class Command(BaseCommand):
             actor = get_user_model().objects.filter(username=user).first()
             if actor is None:
                 raise CommandError(f"No user {user!r}.")
+        if not file.is_file():
+            raise CommandError(f"Cannot read {file}: not a file.")
         try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
-        try:
+            # Copied into IMPORT_UPLOAD_DIR by the import, never read whole here; the size is
+            # checked first.
             job = import_start(
                 project=target,
-                data=data,
+                upload=file,
                 filename=file.name,
                 actor=actor,
                 fmt=format,
@@ -52,10 +52,14 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         job = job_run_here(job_id=job.pk)
         result = job.result or {}
         for problem in result.get("problems", []):
-            self.stderr.write(f"line {problem['line']}: {problem['reason']}")
+            # "line 3, turn 4 text: contains a NUL character (U+0000)"
+            joint = ", " if problem.get("field") else ": "
+            self.stderr.write(f"line {problem['line']}{joint}{problem['reason']}")
         if result.get("problems_not_shown"):
             self.stderr.write(f"... and {result['problems_not_shown']} more problems")
         if job.error_summary and not result.get("problems"):

@@ -6,7 +6,8 @@ exactly the redaction that imports use (curation.redaction):
 
 Plain mode: each line is one text (placeholders are numbered per line). --jsonl: each line is
 a dialogue in the import schema ({"id", "scene", "source", "roles", "turns", "metadata"}),
-redacted as an import redacts it (placeholders consistent within the dialogue). UTF-8 both
+redacted as an import redacts it, its id included (placeholders consistent within the
+dialogue; an import also appends a keyed hash to a redacted id to keep ids unique). UTF-8 both
 ways; every line is flushed as soon as it is written, so the command can sit in a pipe.
 
 A line that is not a JSON object (--jsonl) gives an empty output line, a message on standard
@@ -87,7 +88,8 @@ class Command(BaseCommand):
         if not isinstance(dialogue.get("turns", []), list):
             return "", Counter(), '"turns" must be a list of turns'
         try:
-            redacted, counts = redact_dialogue(dialogue)
+            # As an import redacts it: the id too (an id may hold a phone number or a name).
+            redacted, counts = redact_dialogue(dialogue, redact_id=True)
         except Exception as error:  # a shape redact_dialogue does not expect: name the kind only
             return "", Counter(), f"could not be redacted ({type(error).__name__})"
         return json.dumps(redacted, ensure_ascii=False), counts, ""
