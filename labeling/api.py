@@ -3,16 +3,22 @@ label jobs, review settings and figures."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import JobSerializer
-from curation.models import ModelEndpoint, Role
+from curation.models import Role
 from labeling import selectors
+from labeling.inputs import (
+    LabelJobStartInput,
+    LabelSettingsInput,
+    SampleReviewInput,
+    SampleVerifyInput,
+)
 from labeling.models import Sample
 from labeling.services.generate import label_job_start, sample_regenerate
 from labeling.services.review import (
@@ -73,23 +79,20 @@ class Pages(CursorPagination):
     page_size = 50
 
 
-def _weights(data, name: str) -> dict[str, float] | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise serializers.ValidationError({name: ["An object of key: weight."]})
-    try:
-        return {str(k): float(v) for k, v in value.items()}
-    except (TypeError, ValueError):
-        raise serializers.ValidationError({name: ["Weights are numbers."]}) from None
+class LabelSettingsSerializer(serializers.Serializer):
+    second_pass = serializers.BooleanField()
+    double_share = serializers.FloatField()
+    assignment_minutes = serializers.IntegerField()
+    annotators_regenerate = serializers.BooleanField()
+    revision = serializers.IntegerField()
 
 
 class SampleViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Samples; filter with ?state= and ?task_type= (key). `next` claims the next sample for
     you; `review` accepts or rejects with a grade (and the revision read); leads `verify`
-    (confirm / return) and `start` label jobs; `stats` gives the figures; `settings` the review
-    settings."""
+    (confirm / return) and `start` label jobs; `regenerate` runs the model again (leads, and
+    annotators when the review settings allow it); `stats` gives the figures; `settings` the
+    review settings."""
 
     serializer_class = SampleSerializer
     queryset = Sample.objects.none()
@@ -111,6 +114,7 @@ class SampleViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
             task_type=params.get("task_type", ""),
         ).select_related("prompt", "source")
 
+    @extend_schema(request=None, responses={200: SampleSerializer, 204: None})
     @action(detail=False, methods=["post"])
     def next(self, request, project_slug: str):
         sample = sample_claim_next(project=self.project, annotator=request.user)
@@ -118,61 +122,49 @@ class SampleViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(self.get_serializer(sample).data)
 
+    def _input(self, input_class, **kwargs) -> dict:
+        """The body read by the operation's input serializer; a wrong value is a 400."""
+        serializer = input_class(
+            data=self.request.data, context={"project": self.project}, **kwargs
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @extend_schema(request=SampleReviewInput, responses=SampleSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        sample = sample_review(
-            sample=self.get_object(),
-            revision=revision,
-            actor=request.user,
-            decision=str(data.get("decision", "")),
-            grade=str(data.get("grade", "")),
-            output=data.get("output"),
-            reason=str(data.get("reason", "")),
-        )
+        sample = self.get_object()
+        sample = sample_review(sample=sample, actor=request.user, **self._input(SampleReviewInput))
         return Response(self.get_serializer(sample).data)
 
+    @extend_schema(request=SampleVerifyInput, responses=SampleSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        sample = sample_verify(
-            sample=self.get_object(),
-            revision=revision,
-            actor=request.user,
-            decision=str(data.get("decision", "")),
-        )
+        sample = self.get_object()
+        sample = sample_verify(sample=sample, actor=request.user, **self._input(SampleVerifyInput))
         return Response(self.get_serializer(sample).data)
 
+    @extend_schema(request=None, responses={202: SampleSerializer})
     @action(detail=True, methods=["post"])
     def regenerate(self, request, project_slug: str, pk: str):
         sample = sample_regenerate(sample=self.get_object(), actor=request.user)
         return Response(self.get_serializer(sample).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=LabelJobStartInput, responses={202: JobSerializer})
     @action(detail=False, methods=["post"])
     def start(self, request, project_slug: str):
-        data = request.data
-        endpoint = ModelEndpoint.objects.filter(
-            project=self.project,
-            pk=data.get("endpoint") if str(data.get("endpoint", "")).isdigit() else 0,
-        ).first()
-        if endpoint is None:
-            raise serializers.ValidationError({"endpoint": ["Choose an endpoint of this project."]})
-        count = data.get("count")
-        if not str(count).isdigit():
-            raise serializers.ValidationError({"count": ["A whole number of samples."]})
+        given = self._input(LabelJobStartInput)
         job = label_job_start(
             project=self.project,
-            count=int(count),
-            endpoint=endpoint,
+            count=given["count"],
+            endpoint=given["endpoint"],
             actor=request.user,
-            scene_weights=_weights(data, "scene_weights"),
-            source_weights=_weights(data, "source_weights"),
-            task_weights=_weights(data, "task_weights"),
-            prompt_ids=[int(i) for i in data.get("prompts", []) if str(i).isdigit()] or None,
-            judge=bool(data.get("judge", True)),
-            seed=int(data.get("seed") or 0),
+            scene_weights=given.get("scene_weights"),
+            source_weights=given.get("source_weights"),
+            task_weights=given.get("task_weights"),
+            prompt_ids=[p.pk for p in given.get("prompts", [])] or None,
+            judge=given["judge"],
+            seed=given["seed"],
         )
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -180,6 +172,8 @@ class SampleViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     def stats(self, request, project_slug: str):
         return Response(selectors.label_stats(project=self.project))
 
+    @extend_schema(methods=["PATCH"], request=LabelSettingsInput, responses=LabelSettingsSerializer)
+    @extend_schema(methods=["GET"], responses=LabelSettingsSerializer)
     @action(detail=False, methods=["get", "patch"], url_path="settings")
     def review_settings(self, request, project_slug: str):
         if request.method == "PATCH":
@@ -188,18 +182,8 @@ class SampleViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
                     {"detail": "Leads change the review settings."},
                     status=status.HTTP_403_FORBIDDEN,
                 )
-            data = payload(request)
-            revision = pop_revision(data)
-            current = label_settings_update(
-                project=self.project, data=data, revision=revision, actor=request.user
-            )
+            given = self._input(LabelSettingsInput, partial=True)
+            current = label_settings_update(project=self.project, actor=request.user, **given)
         else:
             current = label_settings_get(project=self.project)
-        return Response(
-            {
-                "second_pass": current.second_pass,
-                "double_share": current.double_share,
-                "assignment_minutes": current.assignment_minutes,
-                "revision": current.revision,
-            }
-        )
+        return Response(LabelSettingsSerializer(current).data)

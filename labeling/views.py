@@ -14,10 +14,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from curation import dialogue_text
 from curation.exceptions import ConflictError
+from curation.inputs import validated
 from curation.models import ModelEndpoint, Role, Scene, SourceType, TaskType
 from curation.views.common import (
     error_messages,
-    int_or_invalid,
+    errors_beside,
+    form_renamed,
     is_htmx,
     project_context,
     project_view,
@@ -25,9 +27,16 @@ from curation.views.common import (
 from evolution.selectors import prompts_for_labeling
 from evolution.services.prompt_review import prompt_output_rule
 from labeling import selectors
+from labeling.inputs import (
+    LabelJobStartInput,
+    LabelSettingsInput,
+    SampleReviewInput,
+    SampleVerifyInput,
+)
 from labeling.models import Grade, Sample
 from labeling.services.generate import label_job_start, sample_regenerate
 from labeling.services.review import (
+    label_regenerate_allowed,
     label_settings_get,
     label_settings_update,
     sample_claim_next,
@@ -37,22 +46,19 @@ from labeling.services.review import (
 
 PAGE = 50
 LEFT_CAP = 10_000
+# The label job form's weight fields and the input's names for them.
+WEIGHT_FIELDS = {"scene-": "scene_weights.", "source-": "source_weights.", "task-": "task_weights."}
 
 
-def _weights(request: HttpRequest, prefix: str, model, project) -> dict[str, float]:
-    """Posted weights `<prefix>-<key>`; an unreadable number is named, not guessed."""
-    out = {}
-    for term in model.objects.filter(project=project):
-        raw = request.POST.get(f"{prefix}-{term.key}")
-        if raw is None or raw == "":
-            continue
-        try:
-            out[term.key] = float(raw)
-        except ValueError:
-            raise ValidationError(
-                {prefix: _("“%(v)s” is not a number (%(k)s).") % {"v": raw, "k": term.key}}
-            ) from None
-    return out
+def _after(request: HttpRequest) -> int:
+    """The id a page of a list starts after; anything but a plain number starts at the top."""
+    after = request.GET.get("after", "")
+    return int(after) if after.isascii() and after.isdigit() and len(after) < 19 else 0
+
+
+def _flash(request: HttpRequest, error: ValidationError) -> None:
+    for field, problems in error_messages(error).items():
+        messages.error(request, f"{field}: {' '.join(problems)}")
 
 
 @project_view(Role.ANNOTATOR)
@@ -75,26 +81,24 @@ def label_home(request: HttpRequest, project) -> HttpResponse:
 @project_view(Role.LEAD)
 @require_POST
 def label_start(request: HttpRequest, project) -> HttpResponse:
-    endpoint = ModelEndpoint.objects.filter(
-        project=project, pk=int_or_invalid(request.POST.get("endpoint"))
-    ).first()
+    # The form names its weights "scene-<key>"...; the input reads "scene_weights.<key>".
+    data = form_renamed(request.POST, prefixes=WEIGHT_FIELDS)
     try:
-        if endpoint is None:
-            raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
+        given = validated(LabelJobStartInput, data, project=project)
         job = label_job_start(
             project=project,
-            count=int_or_invalid(request.POST.get("count")),
-            endpoint=endpoint,
+            count=given["count"],
+            endpoint=given["endpoint"],
             actor=request.user,
-            scene_weights=_weights(request, "scene", Scene, project),
-            source_weights=_weights(request, "source", SourceType, project),
-            task_weights=_weights(request, "task", TaskType, project),
-            judge=request.POST.get("judge") == "on",
-            seed=int_or_invalid(request.POST.get("seed") or 0),
+            scene_weights=given.get("scene_weights"),
+            source_weights=given.get("source_weights"),
+            task_weights=given.get("task_weights"),
+            prompt_ids=[p.pk for p in given.get("prompts", [])] or None,
+            judge=given["judge"],
+            seed=given["seed"],
         )
     except ValidationError as error:
-        for field, problems in error_messages(error).items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
+        _flash(request, error)
         return redirect("labeling:label_home", slug=project.slug)
     return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
 
@@ -102,21 +106,11 @@ def label_start(request: HttpRequest, project) -> HttpResponse:
 @project_view(Role.LEAD)
 @require_POST
 def label_settings(request: HttpRequest, project) -> HttpResponse:
-    data = {
-        "second_pass": request.POST.get("second_pass") == "on",
-        "double_share": request.POST.get("double_share", ""),
-        "assignment_minutes": request.POST.get("assignment_minutes", ""),
-    }
     try:
-        label_settings_update(
-            project=project,
-            data=data,
-            revision=int_or_invalid(request.POST.get("revision")),
-            actor=request.user,
-        )
+        given = validated(LabelSettingsInput, request.POST, project=project)
+        label_settings_update(project=project, actor=request.user, **given)
     except ValidationError as error:
-        for field, problems in error_messages(error).items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
+        _flash(request, error)
     except ConflictError as error:
         messages.error(request, str(error))
     else:
@@ -136,6 +130,7 @@ def _review_context(request, project, sample, *, error=None, typed=None, grade="
         typed=typed,
         left=_left(project),
         left_cap=LEFT_CAP,
+        may_regenerate=label_regenerate_allowed(project=project, role=request.project_role),
     )
 
 
@@ -165,20 +160,14 @@ def review_act(request: HttpRequest, project, pk: int) -> HttpResponse:
     sample = get_object_or_404(
         Sample.objects.select_related("dialogue", "prompt", "task_type"), pk=pk, project=project
     )
-    decision = next((d for d in ("accept", "reject") if d in request.POST), "")
+    data = request.POST.copy()
+    data["decision"] = next((d for d in ("accept", "reject") if d in request.POST), "")
     try:
-        sample_review(
-            sample=sample,
-            revision=int_or_invalid(request.POST.get("revision")),
-            actor=request.user,
-            decision=decision,
-            grade=request.POST.get("grade", ""),
-            output=request.POST.get("output"),
-            reason=request.POST.get("reason", ""),
-        )
+        given = validated(SampleReviewInput, data, project=project)
+        sample_review(sample=sample, actor=request.user, **given)
     except (ValidationError, ConflictError) as problem:
         errors = (
-            error_messages(problem)
+            errors_beside(problem, ("output", "grade"))
             if isinstance(problem, ValidationError)
             else {"general": [str(problem)]}
         )
@@ -228,9 +217,7 @@ def sample_regenerate_view(request: HttpRequest, project, pk: int) -> HttpRespon
 @require_GET
 def verify_queue(request: HttpRequest, project) -> HttpResponse:
     samples = selectors.verify_queue(project=project).select_related("reviewed_by", "dialogue")
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        samples = samples.filter(id__gt=int(after))
+    samples = samples.filter(id__gt=_after(request))
     rows = list(samples[: PAGE + 1])
     context = project_context(
         request,
@@ -245,14 +232,11 @@ def verify_queue(request: HttpRequest, project) -> HttpResponse:
 @require_POST
 def verify_act(request: HttpRequest, project, pk: int) -> HttpResponse:
     sample = get_object_or_404(Sample, pk=pk, project=project)
-    decision = next((d for d in ("confirm", "return") if d in request.POST), "")
+    data = request.POST.copy()
+    data["decision"] = next((d for d in ("confirm", "return") if d in request.POST), "")
     try:
-        sample_verify(
-            sample=sample,
-            revision=int_or_invalid(request.POST.get("revision")),
-            actor=request.user,
-            decision=decision,
-        )
+        given = validated(SampleVerifyInput, data, project=project)
+        sample_verify(sample=sample, actor=request.user, **given)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except ConflictError as error:
@@ -266,9 +250,7 @@ def sample_list(request: HttpRequest, project) -> HttpResponse:
     state = request.GET.get("state", "")
     task_type = request.GET.get("task_type", "")
     samples = selectors.sample_list(project=project, state=state, task_type=task_type)
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        samples = samples.filter(id__gt=int(after))
+    samples = samples.filter(id__gt=_after(request))
     rows = list(samples.select_related("reviewed_by")[: PAGE + 1])
     context = project_context(
         request,

@@ -5,11 +5,17 @@ The editable template holds the judge's instructions and `{question}`, the task 
 read it. The reference and the answer are appended by the product as two labelled blocks, the
 reference first; the order check of the judge's reliability swaps the two blocks, which is
 only well defined because the template does not place them itself. `{domain}` (optional) is the
-project's business (Project.domain), so the default judge assumes no industry."""
+project's business (Project.domain), so the default judge assumes no industry.
+
+Templates are data: placeholders are names alone, filled in one pass (never by str.format,
+which would run a format spec such as `{question:>1000000000}` in a worker). Templates written
+for str.format escape a literal brace as `{{` / `}}`, which stays valid."""
 
 from __future__ import annotations
 
 import string
+
+from evolution import placeholders
 
 JUDGE_SCHEMA = {
     "type": "object",
@@ -55,20 +61,28 @@ _BLOCKS = {
 }
 
 
+class TemplateError(ValueError):
+    """A judge template that cannot be filled: the message says why."""
+
+
 def placeholders_check(template: str) -> list[str]:
-    """What is wrong with a judge template: unknown or missing placeholders, bad braces."""
+    """What is wrong with a judge template: bad braces, a format spec or conversion, unknown
+    (or attribute and index) placeholders, {question} missing. Only parsed, never formatted:
+    `{question:>1000000000}` is named here, never run."""
     try:
-        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+        parsed = list(string.Formatter().parse(template))
     except ValueError as error:
         return [f"bad braces: {error} (write {{{{ and }}}} for a literal brace)"]
+    fields = [(name, spec, conversion) for _, name, spec, conversion in parsed if name is not None]
     problems = []
-    # A format spec or conversion ({question:>1000000000}, {question!r}) would run when the
-    # judge message is made: refused, the names stand alone. Attributes and indexes
-    # ({question.x}, {question[0]}) are other names, so unknown below.
     formatted = sorted(
-        "{" + f + (("!" + c) if c else "") + ((":" + s) if s else "") + "}"
-        for _, f, s, c in string.Formatter().parse(template)
-        if f is not None and (s or c)
+        "{"
+        + name
+        + (("!" + conversion) if conversion else "")
+        + ((":" + spec) if spec else "")
+        + "}"
+        for name, spec, conversion in fields
+        if spec or conversion
     )
     if formatted:
         problems.append(
@@ -76,17 +90,36 @@ def placeholders_check(template: str) -> list[str]:
             + ", ".join(formatted)
             + " (write the name alone in braces)"
         )
-    unknown = sorted(fields - set(PLACEHOLDERS) - set(OPTIONAL))
+    # {question.x}, {question[0]} and {} are names the template may not use.
+    names = {name for name, _, _ in fields}
+    unknown = sorted(names - set(PLACEHOLDERS) - set(OPTIONAL))
     if unknown:
         problems.append(
             "unknown placeholders: "
-            + ", ".join("{" + f + "}" for f in unknown)
-            + " (the reference and the answer are appended after the template)"
+            + ", ".join("{" + name + "}" for name in unknown)
+            + " (names alone; the reference and the answer are appended after the template)"
         )
     for name in PLACEHOLDERS:
-        if name not in fields:
+        if name not in names:
             problems.append("{" + name + "} is missing")
     return problems
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """The template with its placeholders filled by name, in one pass (a value holding
+    "{question}" stays as it is). A doubled brace is a literal brace, as templates saved for
+    str.format wrote them. A template with anything but names in braces raises TemplateError
+    and fills nothing: str.format would run a format spec, and `{question:>1000000000}` makes
+    a gigabyte string."""
+    problems = placeholders_check(template)
+    if problems:
+        raise TemplateError("; ".join(problems))
+    out = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out.append(literal)  # "{{" and "}}" come back as one brace
+        if name is not None:
+            out.append(placeholders.fill("{" + name + "}", values))
+    return "".join(out)
 
 
 def judge_message(
@@ -100,13 +133,18 @@ def judge_message(
     answer_first: bool = False,
 ) -> str:
     """The judge's user message: the template with the task (and the project's domain), then
-    the reference and the answer (the answer first for the order check)."""
+    the reference and the answer (the answer first for the order check). Raises TemplateError
+    for a template that is not names alone."""
     reference_block, answer_block = _BLOCKS.get(language, _BLOCKS["en"])
     domain = domain or _NEUTRAL_DOMAIN.get(language, _NEUTRAL_DOMAIN["en"])
-    blocks = [reference_block.format(reference=reference), answer_block.format(answer=answer)]
+    filled = fill(template, {"question": question, "domain": domain})
+    blocks = [
+        placeholders.fill(reference_block, {"reference": reference}),
+        placeholders.fill(answer_block, {"answer": answer}),
+    ]
     if answer_first:
         blocks.reverse()
-    return template.format(question=question, domain=domain) + "\n\n" + "\n\n".join(blocks)
+    return filled + "\n\n" + "\n\n".join(blocks)
 
 
 def language_of(text: str) -> str:

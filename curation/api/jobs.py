@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from curation import selectors
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import EndpointSerializer, JobItemSerializer, JobSerializer
+from curation.inputs import EndpointCreateInput, EndpointUpdateInput, api_validated
 from curation.models import Job, JobItem, ModelEndpoint, Role
 from curation.services import jobs as job_services
 from curation.services import llm as llm_services
@@ -30,17 +33,23 @@ class EndpointViewSet(
     def get_queryset(self):
         return selectors.endpoint_list(project=self.project)
 
+    @extend_schema(request=EndpointCreateInput, responses={201: EndpointSerializer})
     def create(self, request, project_slug: str):
+        if not llm_services.user_can_add_endpoints(request.user):
+            raise PermissionDenied(_("Only site admins may add endpoints or set base URLs."))
         endpoint = llm_services.endpoint_create(
-            project=self.project, data=payload(request), actor=request.user
+            project=self.project,
+            values=api_validated(EndpointCreateInput, request),
+            actor=request.user,
         )
         return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=EndpointUpdateInput, responses=EndpointSerializer)
     def partial_update(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
+        endpoint = self.get_object()
+        changes = api_validated(EndpointUpdateInput, request)
         endpoint = llm_services.endpoint_update(
-            endpoint=self.get_object(), data=data, revision=revision, actor=request.user
+            endpoint=endpoint, revision=changes.pop("revision"), changes=changes, actor=request.user
         )
         return Response(self.get_serializer(endpoint).data)
 
@@ -58,6 +67,7 @@ class EndpointViewSet(
         }
         return Response(selectors.endpoint_usage(project=self.project).get(endpoint.pk, empty))
 
+    @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def test(self, request, project_slug: str, pk: str):
         job = llm_services.endpoint_test(endpoint=self.get_object(), actor=request.user)
@@ -79,18 +89,22 @@ class JobViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
         job = service(job=self.get_object(), actor=self.request.user)
         return Response(self.get_serializer(job).data)
 
+    @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, project_slug: str, pk: str):
         return self._act(job_services.job_cancel)
 
+    @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request, project_slug: str, pk: str):
         return self._act(job_services.job_pause)
 
+    @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request, project_slug: str, pk: str):
         return self._act(job_services.job_resume)
 
+    @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, project_slug: str, pk: str):
         return self._act(job_services.job_retry_failed)

@@ -1,4 +1,3 @@
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from curation.models import (
@@ -9,7 +8,6 @@ from curation.models import (
     Membership,
     ModelEndpoint,
     Project,
-    Role,
     ServiceRole,
     TaskType,
 )
@@ -17,6 +15,8 @@ from curation.services.llm import ENDPOINT_FIELDS
 
 
 class ProjectSerializer(serializers.ModelSerializer):
+    """Read shape (writes: `ProjectCreateInput`, `ProjectUpdateInput`)."""
+
     class Meta:
         model = Project
         fields = [
@@ -29,38 +29,22 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created_at",
             "revision",
         ]
-        read_only_fields = ["created_at", "revision", "training_system_prompt"]
-        extra_kwargs = {"slug": {"required": False, "validators": []}}
-
-
-class ProjectUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, required=False, default="")
-    domain_zh = serializers.CharField(allow_blank=True, required=False, max_length=100)
-    domain_en = serializers.CharField(allow_blank=True, required=False, max_length=100)
-    training_system_prompt = serializers.CharField(
-        allow_blank=True, required=False, max_length=4000, trim_whitespace=False
-    )
-    revision = serializers.IntegerField(help_text="The revision you read; a newer one is a 409.")
+        read_only_fields = fields
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    username = serializers.SlugRelatedField(
-        source="user", slug_field="username", queryset=get_user_model().objects.all()
-    )
+    """Read shape (writes: `MembershipAddInput`, `MembershipRoleInput`)."""
+
+    username = serializers.CharField(source="user.username", read_only=True)
 
     class Meta:
         model = Membership
         fields = ["id", "username", "role", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-
-class MembershipRoleSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Role.choices)
+        read_only_fields = fields
 
 
 class TaxonomyTermSerializer(serializers.Serializer):
-    """Read shape of a term; writes go through the taxonomy services, which validate."""
+    """Read shape of a term; writes are read by the kind's input (curation/inputs.py)."""
 
     id = serializers.IntegerField(read_only=True)
     key = serializers.CharField()
@@ -73,7 +57,7 @@ class TaxonomyTermSerializer(serializers.Serializer):
 
 
 class ServiceRoleSerializer(TaxonomyTermSerializer):
-    """A role with the keys of the scenes it works in (written as keys too, or ids)."""
+    """A role with the keys of the scenes it works in."""
 
     scenes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="key")
 
@@ -127,7 +111,8 @@ class DialogueSerializer(serializers.ModelSerializer):
 
 
 class EndpointSerializer(serializers.ModelSerializer):
-    """Read shape; writes go through the endpoint services. No API key: only its variable."""
+    """Read shape (writes: `EndpointCreateInput`, `EndpointUpdateInput`). No API key: only
+    the name of its variable."""
 
     class Meta:
         model = ModelEndpoint

@@ -1,27 +1,39 @@
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from curation import selectors
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import (
     AuditEventSerializer,
     DialogueSerializer,
     JobSerializer,
-    MembershipRoleSerializer,
     MembershipSerializer,
     ProjectSerializer,
-    ProjectUpdateSerializer,
     ServiceRoleSerializer,
     TaskTypeSerializer,
     TaxonomyTermSerializer,
+)
+from curation.inputs import (
+    TERM_INPUTS,
+    DialogueFilterInput,
+    DialogueImportInput,
+    MembershipAddInput,
+    MembershipRoleInput,
+    ProjectCreateInput,
+    ProjectUpdateInput,
+    api_validated,
+    import_upload_handlers,
 )
 from curation.models import (
     AuditEvent,
@@ -62,20 +74,22 @@ class ProjectViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(request=ProjectCreateInput, responses={201: ProjectSerializer})
     def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        project = project_services.project_create(creator=request.user, **serializer.validated_data)
+        if not project_services.user_can_create_projects(request.user):
+            raise PermissionDenied(_("Only site staff may create projects."))
+        project = project_services.project_create(
+            creator=request.user, **api_validated(ProjectCreateInput, request)
+        )
         return Response(self.get_serializer(project).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, project_slug: str):
         return Response(self.get_serializer(self.project).data)
 
+    @extend_schema(request=ProjectUpdateInput, responses=ProjectSerializer)
     def update(self, request, project_slug: str):
-        serializer = ProjectUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
         project = project_services.project_update(
-            project=self.project, actor=request.user, **serializer.validated_data
+            project=self.project, actor=request.user, **api_validated(ProjectUpdateInput, request)
         )
         return Response(self.get_serializer(project).data)
 
@@ -99,21 +113,18 @@ class MembershipViewSet(
     def get_queryset(self):
         return selectors.membership_list(project=self.project)
 
+    @extend_schema(request=MembershipAddInput, responses={201: MembershipSerializer})
     def create(self, request, project_slug: str):
-        data = payload(request)
         membership = project_services.membership_add(
-            project=self.project,
-            username=str(data.get("username", "")),
-            role=str(data.get("role", "")),
-            actor=request.user,
+            project=self.project, actor=request.user, **api_validated(MembershipAddInput, request)
         )
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=MembershipRoleInput, responses=MembershipSerializer)
     def partial_update(self, request, project_slug: str, pk: str):
-        serializer = MembershipRoleSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        membership = self.get_object()
         membership = project_services.membership_set_role(
-            membership=self.get_object(), role=serializer.validated_data["role"], actor=request.user
+            membership=membership, actor=request.user, **api_validated(MembershipRoleInput, request)
         )
         return Response(self.get_serializer(membership).data)
 
@@ -139,24 +150,18 @@ class TaxonomyTermViewSet(
     def get_queryset(self):
         return self.model.objects.filter(project=self.project).order_by("position", "key")
 
-    def term_data(self, request) -> dict:
-        """The request body; a form's repeated `scenes` fields kept as a list."""
-        data = payload(request)
-        if "scenes" in data and hasattr(request.data, "getlist"):
-            data["scenes"] = request.data.getlist("scenes")
-        return data
-
     def create(self, request, project_slug: str):
+        values = api_validated(TERM_INPUTS[self.model][0], request, project=self.project)
         term = taxonomy_services.taxonomy_term_create(
-            project=self.project, model=self.model, data=self.term_data(request), actor=request.user
+            project=self.project, model=self.model, values=values, actor=request.user
         )
         return Response(self.get_serializer(term).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, project_slug: str, pk: str):
-        data = self.term_data(request)
-        revision = pop_revision(data)
+        term = self.get_object()
+        changes = api_validated(TERM_INPUTS[self.model][1], request, project=self.project)
         term = taxonomy_services.taxonomy_term_update(
-            term=self.get_object(), data=data, revision=revision, actor=request.user
+            term=term, revision=changes.pop("revision"), changes=changes, actor=request.user
         )
         return Response(self.get_serializer(term).data)
 
@@ -165,15 +170,27 @@ class TaxonomyTermViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _term_schema(model, serializer):
+    """Each kind's write bodies in the schema: its own create and edit inputs."""
+    create_input, update_input = TERM_INPUTS[model]
+    return extend_schema_view(
+        create=extend_schema(request=create_input, responses={201: serializer}),
+        partial_update=extend_schema(request=update_input, responses=serializer),
+    )
+
+
+@_term_schema(Scene, TaxonomyTermSerializer)
 class SceneViewSet(TaxonomyTermViewSet):
     model = Scene
 
 
+@_term_schema(SourceType, TaxonomyTermSerializer)
 class SourceTypeViewSet(TaxonomyTermViewSet):
     model = SourceType
     queryset = SourceType.objects.none()
 
 
+@_term_schema(ServiceRole, ServiceRoleSerializer)
 class ServiceRoleViewSet(TaxonomyTermViewSet):
     """Roles, each with `scenes`: the keys of the scenes it works in. Create and edit take
     them as a list of keys; a key that is not one of the project's scenes is a 400."""
@@ -186,6 +203,7 @@ class ServiceRoleViewSet(TaxonomyTermViewSet):
         return super().get_queryset().prefetch_related("scenes")
 
 
+@_term_schema(TaskType, TaskTypeSerializer)
 class TaskTypeViewSet(TaxonomyTermViewSet):
     model = TaskType
     queryset = TaskType.objects.none()
@@ -211,6 +229,17 @@ class DialoguePagination(CursorPagination):
     ordering = "-id"
     page_size = 50
 
+    def decode_cursor(self, request):
+        # DRF reads the cursor's position as text and filters ids with it: a crafted cursor
+        # ("p=abc") would reach the database as a non-number. Ids are digits, nothing else.
+        cursor = super().decode_cursor(request)
+        position = cursor.position if cursor else None
+        if position is not None and not (
+            position.isascii() and position.isdigit() and len(position) <= 18
+        ):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
 
 class DialogueViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Dialogues, redacted; filter with ?scene=, ?source=, ?role= (keys) and ?q= (text).
@@ -223,31 +252,52 @@ class DialogueViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     action_roles = {"import_file": Role.LEAD}
 
     def get_queryset(self):
-        params = self.request.query_params
+        if getattr(self, "swagger_fake_view", False):  # the schema generator's pass
+            return Dialogue.objects.none()
+        filters = DialogueFilterInput(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        given = filters.validated_data
         return selectors.dialogue_search(
             project=self.project,
-            scene=params.get("scene", ""),
-            source=params.get("source", ""),
-            role=params.get("role", ""),
-            text=params.get("q", ""),
+            scene=given["scene"],
+            source=given["source"],
+            role=given["role"],
+            text=given["q"],
         )
+
+    @extend_schema(parameters=[DialogueFilterInput])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     def get_object(self):
         return get_object_or_404(
             selectors.dialogue_list(project=self.project), pk=self.kwargs["pk"]
         )
 
+    def initialize_request(self, request, *args, **kwargs):
+        drf_request = super().initialize_request(request, *args, **kwargs)
+        if self.action == "import_file":
+            # Before anything reads the body (the session CSRF check of authentication does):
+            # the file is streamed to IMPORT_UPLOAD_DIR and cut off past IMPORT_MAX_BYTES.
+            self.import_upload = import_upload_handlers(request)
+        return drf_request
+
+    @extend_schema(request=DialogueImportInput, responses={202: JobSerializer})
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request, project_slug: str):
-        upload = request.FILES.get("file")
-        if upload is None:
-            return Response({"file": ["Send the file as multipart field 'file'."]}, status=400)
+        """Import a file of dialogues (multipart: file, format, partial) as a job; 202 with
+        the job. A file over IMPORT_MAX_BYTES is a 400 naming the limit, refused unread."""
+        serializer = DialogueImportInput(
+            data=request.data, context={"upload_refused": self.import_upload.refused}
+        )
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
         job = import_start(
             project=self.project,
-            data=upload.read(),
-            filename=upload.name,
-            fmt=str(request.data.get("format", "")),
-            partial=str(request.data.get("partial", "")).lower() in ("1", "true", "on"),
+            upload=values["file"],
+            filename=values["file"].name,
+            fmt=values["format"],
+            partial=values["partial"],
             actor=request.user,
         )
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

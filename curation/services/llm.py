@@ -6,7 +6,6 @@ import fnmatch
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 from decimal import Decimal
@@ -21,11 +20,9 @@ from django.utils.translation import gettext as _
 from curation import job_kinds
 from curation.llm import client, tokens
 from curation.llm.limits import EndpointLimiter, Limits
-from curation.llm.safety import UnsafeURL, check_base_url
 from curation.models import (
     Job,
     JobItem,
-    JsonMode,
     LLMCacheEntry,
     LLMCall,
     ModelEndpoint,
@@ -49,8 +46,6 @@ ENDPOINT_FIELDS = [
     "price_prompt_per_million",
     "price_completion_per_million",
 ]
-_REQUIRED = {"name", "base_url", "model"}
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -67,84 +62,40 @@ def api_key_variable_allowed(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in settings.LLM_API_KEY_VARIABLES)
 
 
-def _number(data, field, errors, cast, low, high, optional=False):
-    raw = data.get(field)
-    if raw in (None, "") and optional:
-        return None
-    try:
-        value = cast(str(raw).strip())
-    except (TypeError, ValueError, ArithmeticError):
-        value = None
-    if value is None or not (low <= value <= high):
-        errors[field] = _("Give a number from %(low)s to %(high)s.") % {"low": low, "high": high}
-    return value
+def user_can_add_endpoints(user) -> bool:
+    """Only site admins add endpoints or set base URLs: a base URL decides where our requests
+    (and keys) go."""
+    return bool(user.is_authenticated and user.is_superuser)
 
 
-def _clean_endpoint(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    cleaned: dict[str, Any] = {}
-    unknown = sorted(set(data) - set(ENDPOINT_FIELDS))
+def _check_fields(values: dict[str, Any]) -> None:
+    """`values` come typed and bounded from `EndpointCreateInput` / `EndpointUpdateInput`;
+    what is left here needs the deployment's settings."""
+    unknown = set(values) - set(ENDPOINT_FIELDS)
     if unknown:
-        errors["__all__"] = _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}
-    for field in ENDPOINT_FIELDS:
-        # Left out: unchanged on an edit, the model's default on a create (name, base URL and
-        # model have none, so they are reported as required).
-        if field not in data and (partial or field not in _REQUIRED):
-            continue
-        if field == "name" or field == "model":
-            value = str(data.get(field, "")).strip()
-            if not value:
-                errors[field] = _("This field is required.")
-            cleaned[field] = value
-        elif field == "base_url":
-            try:
-                cleaned[field] = check_base_url(str(data.get(field, "")))
-            except UnsafeURL as error:
-                errors[field] = str(error)
-        elif field == "api_key_env":
-            value = str(data.get(field, "")).strip()
-            if value and not _ENV_NAME.match(value):
-                errors[field] = _(
-                    "Give the NAME of an environment variable (like OPENAI_API_KEY), "
-                    "never the key itself."
-                )
-            elif value and not api_key_variable_allowed(value):
-                errors[field] = _(
+        raise TypeError(f"not endpoint fields: {', '.join(sorted(unknown))}")
+    name = values.get("api_key_env")
+    if name and not api_key_variable_allowed(name):
+        raise ValidationError(
+            {
+                "api_key_env": _(
                     "%(name)s is not a variable this deployment allows for API keys "
                     "(allowed: %(allowed)s; never one of the settings' own)."
-                ) % {"name": value, "allowed": ", ".join(settings.LLM_API_KEY_VARIABLES)}
-            cleaned[field] = value
-        elif field == "json_mode":
-            value = str(data.get(field, JsonMode.JSON_OBJECT))
-            if value not in JsonMode.values:
-                errors[field] = _("Use one of %(modes)s.") % {"modes": ", ".join(JsonMode.values)}
-            cleaned[field] = value
-        elif field == "temperature":
-            cleaned[field] = _number(data, field, errors, float, 0, 2)
-        elif field == "max_tokens":
-            cleaned[field] = _number(data, field, errors, int, 1, 200000)
-        elif field == "context_tokens":
-            cleaned[field] = _number(data, field, errors, int, 256, 10**8, optional=True)
-        elif field == "max_concurrency":
-            cleaned[field] = _number(data, field, errors, int, 1, 1024)
-        elif field in ("requests_per_minute", "tokens_per_minute"):
-            cleaned[field] = _number(data, field, errors, int, 1, 10**9, optional=True)
-        else:  # prices
-            cleaned[field] = _number(data, field, errors, Decimal, 0, 10**6, optional=True)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+                )
+                % {"name": name, "allowed": ", ".join(settings.LLM_API_KEY_VARIABLES)}
+            }
+        )
 
 
 @transaction.atomic
-def endpoint_create(*, project: Project, data: dict[str, Any], actor) -> ModelEndpoint:
-    """Only site admins set base URLs: a base URL decides where our requests (and keys) go."""
-    if not actor.is_superuser:
+def endpoint_create(*, project: Project, values: dict[str, Any], actor) -> ModelEndpoint:
+    """Add an endpoint with `values` (name, base_url and model at least; the rest defaults)."""
+    if not user_can_add_endpoints(actor):
         raise PermissionDenied(_("Only site admins may add endpoints or set base URLs."))
-    cleaned = _clean_endpoint(data, partial=False)
+    _check_fields(values)
     try:
         with transaction.atomic():
-            endpoint = ModelEndpoint.objects.create(project=project, **cleaned)
+            endpoint = ModelEndpoint.objects.create(project=project, **values)
     except IntegrityError:
         raise ValidationError({"name": _("An endpoint of this name exists.")}) from None
     audit_record(
@@ -159,14 +110,16 @@ def endpoint_create(*, project: Project, data: dict[str, Any], actor) -> ModelEn
 
 @transaction.atomic
 def endpoint_update(
-    *, endpoint: ModelEndpoint, data: dict[str, Any], revision: int, actor
+    *, endpoint: ModelEndpoint, changes: dict[str, Any], revision: int, actor
 ) -> ModelEndpoint:
-    cleaned = _clean_endpoint(data, partial=True)
-    if not actor.is_superuser:
+    """Change the fields in `changes`; refused with ConflictError if someone saved the
+    endpoint since `revision`."""
+    _check_fields(changes)
+    if not user_can_add_endpoints(actor):
         # Where requests go and which secret they carry are the site's decisions.
-        if "base_url" in cleaned and cleaned["base_url"] != endpoint.base_url:
+        if "base_url" in changes and changes["base_url"] != endpoint.base_url:
             raise PermissionDenied(_("Only site admins may change an endpoint's base URL."))
-        if "api_key_env" in cleaned and cleaned["api_key_env"] != endpoint.api_key_env:
+        if "api_key_env" in changes and changes["api_key_env"] != endpoint.api_key_env:
             raise PermissionDenied(_("Only site admins may change an endpoint's API key variable."))
     before = audit_snapshot(endpoint, ENDPOINT_FIELDS)
     try:
@@ -175,7 +128,7 @@ def endpoint_update(
                 instance=endpoint,
                 revision=revision,
                 conflict=_("Someone else changed this endpoint since you opened it; reload."),
-                **cleaned,
+                **changes,
             )
     except IntegrityError:
         raise ValidationError({"name": _("An endpoint of this name exists.")}) from None

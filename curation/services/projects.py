@@ -19,7 +19,7 @@ _PROJECT_FIELDS = [
     "domain_en",
     "training_system_prompt",
 ]
-MAX_SYSTEM_PROMPT = 4000
+SLUG_LENGTH = Project._meta.get_field("slug").max_length
 
 
 def user_can_create_projects(user) -> bool:
@@ -36,13 +36,13 @@ def project_create(
     domain_zh: str = "",
     domain_en: str = "",
 ) -> Project:
-    """Create a project with the paper's taxonomy; its creator becomes its project admin."""
+    """Create a project with the paper's taxonomy; its creator becomes its project admin. The
+    values come typed and bounded from `ProjectCreateInput`; the slug is made from the name
+    when none is given."""
     if not user_can_create_projects(creator):
         raise PermissionDenied(_("Only site staff may create projects."))
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": _("A project needs a name.")})
-    slug = slugify(slug or name)
+    # A slug made from a long name is cut to the column's length (never across a hyphen's end).
+    slug = slugify(slug or name)[:SLUG_LENGTH].strip("-")
     if not slug:
         raise ValidationError({"slug": _("Give the project a slug of latin letters or digits.")})
     if Project.objects.filter(slug=slug).exists():
@@ -52,9 +52,9 @@ def project_create(
     project = Project.objects.create(
         name=name,
         slug=slug,
-        description=description.strip(),
-        domain_zh=domain_zh.strip()[:100],
-        domain_en=domain_en.strip()[:100],
+        description=description,
+        domain_zh=domain_zh,
+        domain_en=domain_en,
         created_by=creator,
     )
     Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
@@ -76,28 +76,23 @@ def project_update(
     actor,
     revision: int,
     name: str,
-    description: str,
+    description: str | None = None,
     domain_zh: str | None = None,
     domain_en: str | None = None,
     training_system_prompt: str | None = None,
 ) -> Project:
     """Rename or describe a project, set its domain and the system prompt of its training data;
-    refused if someone else saved it since `revision`. None leaves a setting as it is."""
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": _("A project needs a name.")})
-    changes = {"name": name, "description": description.strip()}
-    for field, value, limit in (
-        ("domain_zh", domain_zh, 100),
-        ("domain_en", domain_en, 100),
-        ("training_system_prompt", training_system_prompt, MAX_SYSTEM_PROMPT),
+    refused if someone else saved it since `revision`. None leaves a setting as it is. The
+    values come typed and bounded from `ProjectUpdateInput`."""
+    changes = {"name": name}
+    for field, value in (
+        ("description", description),
+        ("domain_zh", domain_zh),
+        ("domain_en", domain_en),
+        ("training_system_prompt", training_system_prompt),
     ):
-        if value is None:
-            continue
-        value = value.replace("\r\n", "\n").strip()
-        if len(value) > limit:
-            raise ValidationError({field: _("At most %(n)d characters.") % {"n": limit}})
-        changes[field] = value
+        if value is not None:
+            changes[field] = value
     before = audit_snapshot(project, _PROJECT_FIELDS)
     revision_update(
         instance=project,
@@ -119,22 +114,11 @@ def project_update(
 def _get_user(username: str):
     User = get_user_model()
     try:
-        return User.objects.get(username=username.strip(), is_active=True)
+        return User.objects.get(username=username, is_active=True)
     except User.DoesNotExist:
         raise ValidationError(
             {"username": _("No active user is called “%(name)s”.") % {"name": username}}
         ) from None
-
-
-def _check_role(role: str) -> Role:
-    if role not in Role.values:
-        raise ValidationError(
-            {
-                "role": _("“%(role)s” is not a role; use one of %(roles)s.")
-                % {"role": role, "roles": ", ".join(Role.values)}
-            }
-        )
-    return Role(role)
 
 
 def _admin_count(project: Project) -> int:
@@ -142,9 +126,10 @@ def _admin_count(project: Project) -> int:
 
 
 @transaction.atomic
-def membership_add(*, project: Project, username: str, role: str, actor) -> Membership:
+def membership_add(*, project: Project, username: str, role: Role, actor) -> Membership:
+    """Add the active user called `username` (`MembershipAddInput`) with `role`."""
     user = _get_user(username)
-    role = _check_role(role)
+    role = Role(role)
     try:
         with transaction.atomic():
             membership = Membership.objects.create(project=project, user=user, role=role)
@@ -163,8 +148,8 @@ def membership_add(*, project: Project, username: str, role: str, actor) -> Memb
 
 
 @transaction.atomic
-def membership_set_role(*, membership: Membership, role: str, actor) -> Membership:
-    role = _check_role(role)
+def membership_set_role(*, membership: Membership, role: Role, actor) -> Membership:
+    role = Role(role)
     # Lock the project's memberships so two admins demoting each other cannot leave none.
     locked = Membership.objects.select_for_update().filter(project=membership.project_id)
     membership = locked.get(pk=membership.pk)

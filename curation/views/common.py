@@ -63,3 +63,34 @@ def int_or_invalid(value) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+def form_renamed(post, *, prefixes: dict[str, str] | None = None, names=None):
+    """A copy of a posted form with its fields renamed to what the operation's input
+    serializer reads, so that screens keep their field names: `prefixes` renames every field
+    starting with one ("scene-renting" -> "scene_weights.renting"), `names` one field each
+    ("states" -> "filters.states"). Other fields stay as they are."""
+    data = post.copy()
+    for name in list(data.keys()):
+        new = (names or {}).get(name)
+        if new is None:
+            old = next((p for p in prefixes or {} if name.startswith(p)), None)
+            if old is None:
+                continue
+            new = prefixes[old] + name[len(old) :]
+        data.setlist(new, data.pop(name))
+    return data
+
+
+def errors_beside(error: ValidationError, fields, *, strip: str = "") -> dict[str, list[str]]:
+    """error_messages for a form that shows the messages of `fields` beside them: the other
+    fields' messages go under "general", each named ("revision: ..."), so that none is lost.
+    `strip` takes a nesting prefix off the names ("filters.since" -> "since")."""
+    out: dict[str, list[str]] = {}
+    for name, problems in error_messages(error).items():
+        name = name.removeprefix(strip) if strip else name
+        if name in fields or name == "general":
+            out.setdefault(name, []).extend(problems)
+        else:
+            out.setdefault("general", []).extend(f"{name}: {p}" for p in problems)
+    return out

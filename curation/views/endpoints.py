@@ -11,17 +11,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from curation import selectors
 from curation.exceptions import ConflictError
+from curation.inputs import EndpointCreateInput, EndpointUpdateInput, validated
 from curation.models import JsonMode, Role
 from curation.services import llm as llm_services
-from curation.views.common import error_messages, int_or_invalid, project_context, project_view
+from curation.views.common import error_messages, project_context, project_view
 
 
-def _form_data(request: HttpRequest) -> dict:
-    fields = llm_services.ENDPOINT_FIELDS
-    data = {name: request.POST[name] for name in fields if name in request.POST}
-    if not request.user.is_superuser:
-        data.pop("base_url", None)  # the field is read-only for them; never trust a posted one
-    return data
+def _endpoint_form(request: HttpRequest):
+    form = request.POST.copy()
+    if not llm_services.user_can_add_endpoints(request.user):
+        form.pop("base_url", None)  # the field is read-only for them; never trust a posted one
+    return form
 
 
 def _with_usage(project) -> list:
@@ -50,10 +50,12 @@ def endpoint_list(request: HttpRequest, project) -> HttpResponse:
 @project_view(Role.ADMIN)
 @require_POST
 def endpoint_create(request: HttpRequest, project) -> HttpResponse:
+    if not llm_services.user_can_add_endpoints(request.user):
+        raise PermissionDenied(_("Only site admins may add endpoints or set base URLs."))
     try:
         endpoint = llm_services.endpoint_create(
             project=project,
-            data=_form_data(request) | {"base_url": request.POST.get("base_url", "")},
+            values=validated(EndpointCreateInput, request.POST),
             actor=request.user,
         )
     except ValidationError as error:
@@ -77,10 +79,11 @@ def endpoint_edit(request: HttpRequest, project, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
+            changes = validated(EndpointUpdateInput, _endpoint_form(request))
             llm_services.endpoint_update(
                 endpoint=endpoint,
-                data=_form_data(request),
-                revision=int_or_invalid(request.POST.get("revision")),
+                revision=changes.pop("revision"),
+                changes=changes,
                 actor=request.user,
             )
         except ValidationError as error:

@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from curation import selectors
+from curation.inputs import JobActionInput, validated
 from curation.models import Job, Role
 from curation.services import jobs as job_services
 from curation.views.common import is_htmx, project_context, project_view
@@ -58,14 +58,15 @@ def job_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
 @project_view(Role.LEAD)
 @require_POST
 def job_action(request: HttpRequest, project, pk: int) -> HttpResponse:
-    """One form, one submit button per action (cancel, pause, resume, retry)."""
+    """One form, one submit button per action: `action` = cancel, pause, resume or retry."""
     job = selectors.job_get(project=project, pk=pk)
-    action = next((name for name in ACTIONS if name in request.POST), None)
-    if action is None:
-        messages.error(request, _("Choose cancel, pause, resume or retry."))
-    else:
-        try:
-            ACTIONS[action](job=job, actor=request.user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+    try:
+        action = validated(JobActionInput, request.POST)["action"]
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return render(request, "curation/job_detail.html", _job_context(request, job), status=400)
+    try:
+        ACTIONS[action](job=job, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     return redirect("curation:job_detail", slug=project.slug, pk=job.pk)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,16 +19,19 @@ from django.views.decorators.vary import vary_on_headers
 
 from curation import selectors
 from curation.exceptions import ConflictError
+from curation.inputs import (
+    TERM_INPUTS,
+    AuditFilterInput,
+    MembershipAddInput,
+    MembershipRoleInput,
+    ProjectCreateInput,
+    ProjectUpdateInput,
+    validated,
+)
 from curation.models import TAXONOMY_MODELS, Membership, Role, Scene, ServiceRole, TaxonomyTerm
 from curation.services import projects as project_services
 from curation.services import taxonomy as taxonomy_services
-from curation.views.common import (
-    error_messages,
-    int_or_invalid,
-    is_htmx,
-    project_context,
-    project_view,
-)
+from curation.views.common import error_messages, is_htmx, project_context, project_view
 
 # --- projects ------------------------------------------------------------------------------------
 
@@ -49,14 +52,11 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def project_create(request: HttpRequest) -> HttpResponse:
+    if not project_services.user_can_create_projects(request.user):
+        raise PermissionDenied(_("Only site staff may create projects."))
     try:
         project = project_services.project_create(
-            name=request.POST.get("name", ""),
-            slug=request.POST.get("slug", ""),
-            description=request.POST.get("description", ""),
-            domain_zh=request.POST.get("domain_zh", ""),
-            domain_en=request.POST.get("domain_en", ""),
-            creator=request.user,
+            creator=request.user, **validated(ProjectCreateInput, request.POST)
         )
     except ValidationError as error:
         return render(
@@ -96,12 +96,7 @@ def project_settings(request: HttpRequest, project) -> HttpResponse:
             project_services.project_update(
                 project=project,
                 actor=request.user,
-                revision=int_or_invalid(request.POST.get("revision")),
-                name=request.POST.get("name", ""),
-                description=request.POST.get("description", ""),
-                domain_zh=request.POST.get("domain_zh", ""),
-                domain_en=request.POST.get("domain_en", ""),
-                training_system_prompt=request.POST.get("training_system_prompt", ""),
+                **validated(ProjectUpdateInput, request.POST),
             )
         except ValidationError as error:
             errors, status = error_messages(error), 400
@@ -146,10 +141,7 @@ def member_list(request: HttpRequest, project) -> HttpResponse:
 def member_add(request: HttpRequest, project) -> HttpResponse:
     try:
         project_services.membership_add(
-            project=project,
-            username=request.POST.get("username", ""),
-            role=request.POST.get("role", ""),
-            actor=request.user,
+            project=project, actor=request.user, **validated(MembershipAddInput, request.POST)
         )
     except ValidationError as error:
         return _members_page(request, errors=error_messages(error), status=400)
@@ -162,12 +154,15 @@ def member_add(request: HttpRequest, project) -> HttpResponse:
 def member_update(request: HttpRequest, project, pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=pk, project=project)
     try:
+        # The form's two buttons: "remove" (no input) or "set_role" (the role chosen).
         if "remove" in request.POST:
             project_services.membership_remove(membership=membership, actor=request.user)
             messages.success(request, _("Member removed."))
         else:
             project_services.membership_set_role(
-                membership=membership, role=request.POST.get("role", ""), actor=request.user
+                membership=membership,
+                actor=request.user,
+                **validated(MembershipRoleInput, request.POST),
             )
             messages.success(request, _("Role changed."))
     except ValidationError as error:
@@ -239,14 +234,25 @@ def taxonomy(request: HttpRequest, project) -> HttpResponse:
     )
 
 
-def _term_form_data(request: HttpRequest, model) -> dict:
-    fields = taxonomy_services.term_fields(model)
-    data = {name: request.POST.get(name, "") for name in fields if name != "active"}
-    data["active"] = request.POST.get("active") == "on"
-    if model is ServiceRole:
-        # Every scene is a checkbox on the form: none ticked means the role works in none.
-        data["scenes"] = request.POST.getlist("scenes")
-    return data
+def _term_form(request: HttpRequest, model):
+    """The posted term form as its input reads it. A browser sends no unticked box: on this
+    form an unticked "active" is off, and no scene ticked means the role works in none (in the
+    API a field left out is left as it is)."""
+    form = request.POST.copy()
+    if "active" not in form:
+        form["active"] = "off"
+    if model is ServiceRole and "scenes" not in form:
+        form["scenes"] = ""
+    return form
+
+
+def _term_values(request: HttpRequest, model, *, create: bool) -> dict:
+    create_input, update_input = TERM_INPUTS[model]
+    return validated(
+        create_input if create else update_input,
+        _term_form(request, model),
+        project=request.project,
+    )
 
 
 @project_view(Role.ANNOTATOR)
@@ -279,11 +285,9 @@ def taxonomy_term_edit(request: HttpRequest, project, kind: str, pk: int) -> Htt
     status = 200
     if request.method == "POST":
         try:
+            changes = _term_values(request, model, create=False)
             term = taxonomy_services.taxonomy_term_update(
-                term=term,
-                data=_term_form_data(request, model),
-                revision=int_or_invalid(request.POST.get("revision")),
-                actor=request.user,
+                term=term, revision=changes.pop("revision"), changes=changes, actor=request.user
             )
         except ValidationError as error:
             context.update(errors=error_messages(error), values=request.POST)
@@ -321,7 +325,7 @@ def taxonomy_term_add(request: HttpRequest, project, kind: str) -> HttpResponse:
             taxonomy_services.taxonomy_term_create(
                 project=project,
                 model=model,
-                data=_term_form_data(request, model),
+                values=_term_values(request, model, create=True),
                 actor=request.user,
             )
         except ValidationError as error:
@@ -362,7 +366,15 @@ def taxonomy_term_delete(request: HttpRequest, project, kind: str, pk: int) -> H
 @project_view(Role.LEAD)
 @require_GET
 def audit_log(request: HttpRequest, project) -> HttpResponse:
-    action = request.GET.get("action", "")
+    try:
+        action = validated(AuditFilterInput, request.GET)["action"]
+    except ValidationError as error:
+        return render(
+            request,
+            "curation/audit_log.html",
+            project_context(request, page=None, action="", errors=error_messages(error)),
+            status=400,
+        )
     events = selectors.audit_event_list(project=project, action=action)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import JobSerializer
-from curation.models import ModelEndpoint, Role
+from curation.models import Role
 from evolution import selectors
+from evolution.inputs import (
+    EvolutionStartInput,
+    InstructionReviewInput,
+    InstructionsBulkReviewInput,
+    InstructionScreenInput,
+    SeedsGenerateInput,
+    api_filters,
+    api_values,
+)
 from evolution.models import Instruction
 from evolution.services.evolve import evolution_start
 from evolution.services.instructions import (
@@ -56,13 +65,6 @@ class InstructionPagination(CursorPagination):
     page_size = 50
 
 
-def _endpoint(project, data: dict) -> ModelEndpoint:
-    endpoint = ModelEndpoint.objects.filter(project=project, pk=data.get("endpoint")).first()
-    if endpoint is None:
-        raise serializers.ValidationError({"endpoint": ["Choose an endpoint of this project."]})
-    return endpoint
-
-
 class InstructionViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Instructions; filter with ?state=, ?task_type=, ?scene= (keys). Annotators review
     (keep / drop / edit, with the revision read) and screen evolved ones; leads start seeding
@@ -81,7 +83,7 @@ class InstructionViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     }
 
     def get_queryset(self):
-        params = self.request.query_params
+        params = api_filters(self.request)
         return selectors.instruction_queue(
             project=self.project,
             state=params.get("state", ""),
@@ -89,68 +91,47 @@ class InstructionViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
             scene=params.get("scene", ""),
         )
 
+    def values(self, input_class) -> dict:
+        return api_values(input_class, self.request, project=self.project)
+
+    @extend_schema(request=InstructionReviewInput, responses=InstructionSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        item = instruction_review(
-            instruction=self.get_object(),
-            revision=revision,
-            actor=request.user,
-            state=data.get("state"),
-            text=data.get("text"),
-        )
+        instruction = self.get_object()
+        values = self.values(InstructionReviewInput)
+        item = instruction_review(instruction=instruction, actor=request.user, **values)
         return Response(self.get_serializer(item).data)
 
+    @extend_schema(request=InstructionScreenInput, responses=InstructionSerializer)
     @action(detail=True, methods=["post"])
     def screen(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        item = instruction_screen(
-            instruction=self.get_object(),
-            revision=revision,
-            actor=request.user,
-            decision=str(data.get("decision", "")),
-            reason=str(data.get("reason", "")),
-            text=str(data.get("text", "")),
-        )
+        instruction = self.get_object()
+        values = self.values(InstructionScreenInput)
+        item = instruction_screen(instruction=instruction, actor=request.user, **values)
         return Response(self.get_serializer(item).data)
 
+    @extend_schema(
+        request=InstructionsBulkReviewInput,
+        responses=inline_serializer("BulkReviewed", {"changed": serializers.IntegerField()}),
+    )
     @action(detail=False, methods=["post"])
     def bulk(self, request, project_slug: str):
-        data = request.data
-        ids = [int(i) for i in data.get("ids", []) if str(i).isdigit()]
-        changed = instructions_bulk_review(
-            project=self.project, ids=ids, state=str(data.get("state", "")), actor=request.user
-        )
+        values = self.values(InstructionsBulkReviewInput)
+        changed = instructions_bulk_review(project=self.project, actor=request.user, **values)
         return Response({"changed": changed})
 
+    @extend_schema(request=SeedsGenerateInput, responses={202: JobSerializer})
     @action(detail=False, methods=["post"])
     def seed(self, request, project_slug: str):
-        data = request.data
-        job = seeds_generate(
-            project=self.project,
-            task_types=list(data.get("task_types", [])),
-            scenes=list(data.get("scenes", [])),
-            roles=list(data.get("roles", [])),
-            per_combination=int(data.get("per_combination") or 0),
-            endpoint=_endpoint(self.project, data),
-            actor=request.user,
-        )
+        values = self.values(SeedsGenerateInput)
+        job = seeds_generate(project=self.project, actor=request.user, **values)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=EvolutionStartInput, responses={202: JobSerializer})
     @action(detail=False, methods=["post"])
     def evolve(self, request, project_slug: str):
-        data = request.data
-        job = evolution_start(
-            project=self.project,
-            instruction_ids=[int(i) for i in data.get("instructions", []) if str(i).isdigit()],
-            operator_keys=[str(k) for k in data.get("operators", [])],
-            rounds=int(data.get("rounds") or 0),
-            endpoint=_endpoint(self.project, data),
-            actor=request.user,
-            seed=int(data.get("seed") or 0),
-        )
+        values = self.values(EvolutionStartInput)
+        job = evolution_start(project=self.project, actor=request.user, **values)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["get"])

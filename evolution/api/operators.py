@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.models import Role
+from evolution.inputs import OperatorUpdateInput, api_values
 from evolution.models import EvolutionOperator
 from evolution.services.evolve import operators_ensure
 from evolution.services.operators import operator_update
@@ -54,12 +55,11 @@ class OperatorViewSet(
         operators_ensure(project=self.project)
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(request=OperatorUpdateInput, responses=OperatorSerializer)
     def partial_update(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        operator = operator_update(
-            operator=self.get_object(), data=data, revision=revision, actor=request.user
-        )
+        operator = self.get_object()
+        values = api_values(OperatorUpdateInput, request, project=self.project)
+        operator = operator_update(operator=operator, actor=request.user, **values)
         return Response(self.get_serializer(operator).data)
 
     # The service changes only the fields sent, so PUT and PATCH behave alike.

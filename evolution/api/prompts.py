@@ -3,17 +3,27 @@ meta-prompt. Leads only, like the screens."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import JobSerializer
-from curation.models import ModelEndpoint, Role
+from curation.models import Role
 from evolution import selectors
-from evolution.models import Prompt, TemplatePart
+from evolution.inputs import (
+    AssemblyStartInput,
+    EnhancementStartInput,
+    MetaPromptUpdateInput,
+    PartCreateInput,
+    PartUpdateInput,
+    PromptReviewInput,
+    api_filters,
+    api_values,
+)
+from evolution.models import MetaPrompt, Prompt, TemplatePart
 from evolution.services.assembly import (
     assembly_start,
     enhancement_start,
@@ -27,14 +37,6 @@ from evolution.services.prompt_review import prompt_output_rule, prompt_render, 
 class Pages(CursorPagination):
     ordering = "id"
     page_size = 50
-
-
-def _int(data: dict, name: str, default: int | None = None) -> int:
-    value = data.get(name, default)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise serializers.ValidationError({name: [f"{name} must be a whole number."]}) from None
 
 
 class TemplatePartSerializer(serializers.ModelSerializer):
@@ -77,19 +79,29 @@ class TemplatePartViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return selectors.part_library(
-            project=self.project, kind=self.request.query_params.get("kind", "")
-        ).order_by("id")
+        kind = api_filters(self.request).get("kind", "")
+        return selectors.part_library(project=self.project, kind=kind).order_by("id")
 
+    @extend_schema(request=PartCreateInput, responses={201: TemplatePartSerializer})
     def create(self, request, project_slug: str):
-        part = part_create(project=self.project, data=payload(request), actor=request.user)
+        values = api_values(PartCreateInput, request, project=self.project)
+        part = part_create(project=self.project, actor=request.user, **values)
         return Response(self.get_serializer(part).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=PartUpdateInput, responses=TemplatePartSerializer)
     def partial_update(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        part = part_update(part=self.get_object(), data=data, revision=revision, actor=request.user)
+        part = self.get_object()
+        values = api_values(PartUpdateInput, request, project=self.project)
+        revision = values.pop("revision")
+        part = part_update(part=part, revision=revision, actor=request.user, changes=values)
         return Response(self.get_serializer(part).data)
+
+
+class MetaPromptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetaPrompt
+        fields = ["prompt_zh", "prompt_en", "revision"]
+        read_only_fields = fields
 
 
 class PromptSerializer(serializers.ModelSerializer):
@@ -141,25 +153,19 @@ class PromptViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     read_role = Role.LEAD
 
     def get_queryset(self):
-        params = self.request.query_params
+        params = api_filters(self.request)
         return selectors.prompt_queue(
             project=self.project,
             state=params.get("state", ""),
             task_type=params.get("task_type", ""),
         )
 
+    @extend_schema(request=PromptReviewInput, responses=PromptSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        prompt = prompt_review(
-            prompt=self.get_object(),
-            revision=revision,
-            actor=request.user,
-            decision=str(data.get("decision", "")),
-            text=data.get("text"),
-            reason=str(data.get("reason", "")),
-        )
+        prompt = self.get_object()
+        values = api_values(PromptReviewInput, request, project=self.project)
+        prompt = prompt_review(prompt=prompt, actor=request.user, **values)
         return Response(self.get_serializer(prompt).data)
 
     @action(detail=True, methods=["get"])
@@ -174,44 +180,27 @@ class PromptViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
             }
         )
 
+    @extend_schema(request=AssemblyStartInput, responses={202: JobSerializer})
     @action(detail=False, methods=["post"])
     def assemble(self, request, project_slug: str):
-        data = request.data
-        job = assembly_start(
-            project=self.project,
-            count=_int(data, "count"),
-            seed=_int(data, "seed", 0),
-            tasks_per_prompt=_int(data, "tasks_per_prompt", 1),
-            actor=request.user,
-        )
+        values = api_values(AssemblyStartInput, request, project=self.project)
+        job = assembly_start(project=self.project, actor=request.user, **values)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=EnhancementStartInput, responses={202: JobSerializer})
     @action(detail=False, methods=["post"])
     def enhance(self, request, project_slug: str):
-        data = request.data
-        endpoint = ModelEndpoint.objects.filter(
-            project=self.project, pk=_int(data, "endpoint", 0)
-        ).first()
-        if endpoint is None:
-            raise serializers.ValidationError({"endpoint": ["Choose an endpoint of this project."]})
-        job = enhancement_start(
-            project=self.project,
-            prompt_ids=[int(i) for i in data.get("prompts", []) if str(i).isdigit()],
-            endpoint=endpoint,
-            actor=request.user,
-        )
+        values = api_values(EnhancementStartInput, request, project=self.project)
+        job = enhancement_start(project=self.project, actor=request.user, **values)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(methods=["GET"], request=None, responses=MetaPromptSerializer)
+    @extend_schema(methods=["PATCH"], request=MetaPromptUpdateInput, responses=MetaPromptSerializer)
     @action(detail=False, methods=["get", "patch"], url_path="meta-prompt")
     def meta_prompt(self, request, project_slug: str):
         if request.method == "PATCH":
-            data = payload(request)
-            revision = pop_revision(data)
-            meta = meta_prompt_update(
-                project=self.project, data=data, revision=revision, actor=request.user
-            )
+            values = api_values(MetaPromptUpdateInput, request, project=self.project)
+            meta = meta_prompt_update(project=self.project, actor=request.user, **values)
         else:
             meta = meta_prompt_get(project=self.project)
-        return Response(
-            {"prompt_zh": meta.prompt_zh, "prompt_en": meta.prompt_en, "revision": meta.revision}
-        )
+        return Response(MetaPromptSerializer(meta).data)

@@ -65,16 +65,13 @@ def assembly_start(
     actor,
     dispatch: bool = True,
 ) -> Job:
-    """Start a job that makes `count` prompts from the active parts as they are now. A prompt
-    of two or more tasks has the taxonomy's multi-task-integration task type, so the project
-    needs it active for those."""
+    """Start a job that makes `count` prompts (1 to MAX_PROMPTS, of 1 to MAX_TASKS tasks:
+    AssemblyStartInput) from the active parts as they are now. A prompt of two or more tasks
+    has the taxonomy's multi-task-integration task type, so the project needs it active for
+    those."""
     errors: dict[str, str] = {}
-    if not 1 <= count <= MAX_PROMPTS:
-        errors["count"] = _("Assemble 1 to %(n)d prompts.") % {"n": MAX_PROMPTS}
     multi_task = None
-    if not 1 <= tasks_per_prompt <= MAX_TASKS:
-        errors["tasks_per_prompt"] = _("A prompt has 1 to %(n)d tasks.") % {"n": MAX_TASKS}
-    elif tasks_per_prompt > 1:
+    if tasks_per_prompt > 1:
         multi_task = (
             TaskType.objects.filter(project=project, key=MULTI_TASK, active=True)
             .values_list("pk", flat=True)
@@ -235,15 +232,21 @@ def meta_prompt_get(*, project: Project) -> MetaPrompt:
 
 @transaction.atomic
 def meta_prompt_update(
-    *, project: Project, data: dict[str, Any], revision: int | None, actor
+    *,
+    project: Project,
+    revision: int,
+    actor,
+    prompt_zh: str | None = None,
+    prompt_en: str | None = None,
 ) -> MetaPrompt:
+    """Change the prompts given (None: unchanged); each must hold {tasks} once."""
     meta = meta_prompt_get(project=project)
     cleaned: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
-    for field in ("prompt_zh", "prompt_en"):
-        if field not in data:
+    for field, given in (("prompt_zh", prompt_zh), ("prompt_en", prompt_en)):
+        if given is None:
             continue
-        text = str(data[field]).strip()
+        text = given.strip()
         problems = []
         for problem in placeholders.problems(
             text, allowed=prompt_parts.META_PLACEHOLDERS, required={"tasks"}, once={"tasks"}

@@ -55,10 +55,10 @@ def evolution_start(
     seed: int = 0,
     dispatch: bool = True,
 ) -> Job:
+    """Evolve the kept or accepted ones of `instruction_ids` for `rounds` (1 to 5,
+    EvolutionStartInput) with the project's operators named by `operator_keys`."""
     if endpoint.project_id != project.pk:
         raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
-    if not 1 <= int(rounds) <= 5:
-        raise ValidationError({"rounds": _("Evolve for 1 to 5 rounds.")})
     available = {op.key for op in operators_ensure(project=project)}
     if not operator_keys or not set(operator_keys) <= available:
         raise ValidationError({"operators": _("Choose operators of this project.")})
@@ -77,8 +77,8 @@ def evolution_start(
         params={
             "endpoint": endpoint.pk,
             "operators": sorted(operator_keys),
-            "rounds": int(rounds),
-            "seed": int(seed),
+            "rounds": rounds,
+            "seed": seed,
         },
         dispatch=dispatch,
     )

@@ -26,24 +26,17 @@ def instruction_review(
     state: str | None = None,
     text: str | None = None,
 ) -> Instruction:
-    """Keep or drop an instruction, and/or change its text, refused if it changed meanwhile.
-    A changed text keeps the old one as a revision with its author."""
+    """Keep or drop an instruction, and/or change its text (InstructionReviewInput: a text
+    not empty, at most MAX_TEXT characters), refused if it changed meanwhile. A changed text
+    keeps the old one as a revision with its author."""
     changes: dict = {}
     if state is not None:
         if state not in (S.KEPT, S.DROPPED, S.DRAFT):
             raise ValidationError({"state": _("Keep or drop.")})
         changes["state"] = state
     new_text = None
-    if text is not None:
-        new_text = text.strip()
-        if not new_text:
-            raise ValidationError({"text": _("An instruction cannot be empty.")})
-        if len(new_text) > MAX_TEXT:
-            raise ValidationError({"text": _("At most %(n)d characters.") % {"n": MAX_TEXT}})
-        if new_text == instruction.text:
-            new_text = None
-        else:
-            changes["text"] = new_text
+    if text is not None and text != instruction.text:
+        new_text = changes["text"] = text
     if not changes:
         return instruction
     before = {"state": instruction.state, "text": instruction.text}
@@ -101,23 +94,16 @@ def instruction_screen(
     text: str = "",
 ) -> Instruction:
     """Screen an evolved instruction: accept it, reject it with a reason, or rewrite it (the
-    model's text is kept as a revision; the person's text is accepted)."""
+    model's text is kept as a revision; the person's text is accepted). InstructionScreenInput
+    sees to a reason for a rejection and a text for a rewrite."""
     if instruction.state not in (S.EVOLVED, S.ACCEPTED, S.REJECTED):
         raise ValidationError(_("Only evolved instructions are screened."))
     changes: dict = {"reason": ""}
     if decision == "accept":
         changes["state"] = S.ACCEPTED
     elif decision == "reject":
-        reason = reason.strip()
-        if not reason:
-            raise ValidationError({"reason": _("Say why it is rejected.")})
-        changes.update(state=S.REJECTED, reason=reason[:300])
+        changes.update(state=S.REJECTED, reason=reason)
     elif decision == "rewrite":
-        text = text.strip()
-        if not text:
-            raise ValidationError({"text": _("An instruction cannot be empty.")})
-        if len(text) > MAX_TEXT:
-            raise ValidationError({"text": _("At most %(n)d characters.") % {"n": MAX_TEXT}})
         changes.update(state=S.ACCEPTED, text=text)
     else:
         raise ValidationError(_("Accept, reject or rewrite."))

@@ -66,19 +66,25 @@ def _check_prompt(text: str, field: str) -> str:
 
 
 @transaction.atomic
-def operator_update(*, operator: EvolutionOperator, data: dict, revision: int, actor):
+def operator_update(
+    *,
+    operator: EvolutionOperator,
+    revision: int,
+    actor,
+    name_en: str | None = None,
+    name_zh: str | None = None,
+    prompt_zh: str | None = None,
+    prompt_en: str | None = None,
+    active: bool | None = None,
+) -> EvolutionOperator:
+    """Change what is given (None: unchanged; OperatorUpdateInput sees to names not empty and
+    lengths); each prompt's placeholders are checked. Refused if it changed since `revision`."""
     cleaned: dict = {}
-    for field in ("prompt_zh", "prompt_en"):
-        if field in data:
-            cleaned[field] = _check_prompt(str(data[field]), field)
-    for field in ("name_en", "name_zh"):
-        if field in data:
-            value = str(data[field]).strip()
-            if not value:
-                raise ValidationError({field: _("This name cannot be empty.")})
-            cleaned[field] = value[:100]
-    if "active" in data:
-        cleaned["active"] = data["active"] in (True, "true", "on", "1", 1)
+    for field, value in (("prompt_zh", prompt_zh), ("prompt_en", prompt_en)):
+        if value is not None:
+            cleaned[field] = _check_prompt(value, field)
+    given = {"name_en": name_en, "name_zh": name_zh, "active": active}
+    cleaned.update({field: value for field, value in given.items() if value is not None})
     before = audit_snapshot(operator, FIELDS)
     revision_update(
         instance=operator,

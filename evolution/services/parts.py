@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -65,48 +65,45 @@ def placeholder_errors(
     return out
 
 
-def _term(model, project: Project, value, field: str):
-    """A taxonomy term of the project by id or key, or None for an empty value."""
-    if value in (None, ""):
-        return None
-    lookup = {"pk": int(value)} if str(value).isdigit() else {"key": str(value)}
-    term = model.objects.filter(project=project, **lookup).first()
-    if term is None:
-        raise ValidationError({field: _("“%(v)s” is not one of this project's.") % {"v": value}})
-    return term
+class PartValues(TypedDict, total=False):
+    """The fields of a part a lead gives (PartCreateInput, PartUpdateInput): typed, texts
+    within their lengths, terms and the instruction of the project."""
+
+    name: str
+    text: str
+    scene: Scene | None
+    service_role: ServiceRole | None
+    task_type: TaskType | None
+    instruction: Instruction | None
+    output_format: str
+    example: str
+    active: bool
 
 
-def _clean(project: Project, data: dict[str, Any], current: TemplatePart | None) -> dict[str, Any]:
-    def value(name: str, default: Any = "") -> Any:
-        if name in data:
-            return data[name]
-        if current is not None:
-            return getattr(current, name)
-        return default
-
-    kind = str(value("kind"))
+def _checked(project: Project, kind: str, values: PartValues) -> dict[str, Any]:
+    """The fields to store for a part of `kind`, after the rules of its kind: a task narrative
+    comes from an accepted instruction (its text by default), an output format has an example
+    (a JSON one parses), placeholders are the kind's."""
     if kind not in K.values:
         raise ValidationError(
             {"kind": _("Choose one of: %(kinds)s.") % {"kinds": ", ".join(K.values)}}
         )
     errors: dict[str, list[str]] = {}
-    cleaned: dict[str, Any] = {"kind": kind}
-    instruction = None
-    if kind == K.TASK:
-        given = value("instruction")
-        given_id = given.pk if isinstance(given, Instruction) else given
-        instruction = Instruction.objects.filter(
-            project=project, pk=int(given_id) if str(given_id or "").isdigit() else 0
-        ).first()
-        if instruction is None or instruction.state != Instruction.State.ACCEPTED:
-            errors["instruction"] = [_("A task narrative comes from an accepted instruction.")]
-    cleaned["instruction"] = instruction
-    text = str(value("text") or "").strip()
+    for field in ("scene", "service_role", "task_type", "instruction"):
+        row = values.get(field)
+        if row is not None and row.project_id != project.pk:
+            errors[field] = [_("“%(v)s” is not one of this project's.") % {"v": row.pk}]
+    instruction = values.get("instruction") if kind == K.TASK else None
+    if kind == K.TASK and (instruction is None or instruction.state != Instruction.State.ACCEPTED):
+        errors["instruction"] = [_("A task narrative comes from an accepted instruction.")]
+        instruction = None
+    cleaned: dict[str, Any] = {"kind": kind, "instruction": instruction}
+    text = (values.get("text") or "").strip()
     if not text and instruction is not None:
         text = instruction.text
     if not text:
         errors["text"] = [_("A part needs its text.")]
-    elif len(text) > MAX_TEXT:
+    elif len(text) > MAX_TEXT:  # an instruction's own text may be longer
         errors["text"] = [_("At most %(n)d characters.") % {"n": MAX_TEXT}]
     else:
         problems = placeholder_errors(
@@ -115,10 +112,9 @@ def _clean(project: Project, data: dict[str, Any], current: TemplatePart | None)
         if problems:
             errors["text"] = problems
     cleaned["text"] = text
-    name = str(value("name") or "").strip()[:100]
-    cleaned["name"] = name or text[:40]
-    output_format = str(value("output_format") or "")
-    example = str(value("example") or "").strip()
+    cleaned["name"] = (values.get("name") or "").strip() or text[:40]
+    output_format = values.get("output_format") or ""
+    example = (values.get("example") or "").strip()
     if kind == K.OUTPUT:
         if output_format not in TemplatePart.OutputFormat.values:
             errors["output_format"] = [
@@ -135,25 +131,48 @@ def _clean(project: Project, data: dict[str, Any], current: TemplatePart | None)
         output_format, example = "", ""
     cleaned["output_format"] = output_format
     cleaned["example"] = example
-    for field, model in (("scene", Scene), ("service_role", ServiceRole), ("task_type", TaskType)):
-        raw = data.get(field, getattr(current, f"{field}_id", None) if current else None)
-        try:
-            cleaned[field] = _term(model, project, raw, field)
-        except ValidationError as error:
-            errors.update(error.message_dict)
+    for field in ("scene", "service_role", "task_type"):
+        cleaned[field] = values.get(field)
     if instruction is not None:
         cleaned["task_type"] = instruction.task_type
         cleaned["scene"] = cleaned["scene"] or instruction.scene
-    if "active" in data:
-        cleaned["active"] = data["active"] in (True, "true", "on", "1", 1)
+    if "active" in values:
+        cleaned["active"] = values["active"]
     if errors:
         raise ValidationError(errors)
     return cleaned
 
 
 @transaction.atomic
-def part_create(*, project: Project, data: dict[str, Any], actor) -> TemplatePart:
-    cleaned = _clean(project, data, None)
+def part_create(
+    *,
+    project: Project,
+    actor,
+    kind: str,
+    name: str = "",
+    text: str = "",
+    scene: Scene | None = None,
+    service_role: ServiceRole | None = None,
+    task_type: TaskType | None = None,
+    instruction: Instruction | None = None,
+    output_format: str = "",
+    example: str = "",
+    active: bool = True,
+) -> TemplatePart:
+    """A new part of `kind`. A task narrative takes its text, task type and (unless given)
+    scene from its instruction."""
+    values: PartValues = {
+        "name": name,
+        "text": text,
+        "scene": scene,
+        "service_role": service_role,
+        "task_type": task_type,
+        "instruction": instruction,
+        "output_format": output_format,
+        "example": example,
+        "active": active,
+    }
+    cleaned = _checked(project, kind, values)
     if (
         cleaned["instruction"]
         and TemplatePart.objects.filter(
@@ -173,13 +192,12 @@ def part_create(*, project: Project, data: dict[str, Any], actor) -> TemplatePar
 
 
 @transaction.atomic
-def part_update(
-    *, part: TemplatePart, data: dict[str, Any], revision: int | None, actor
-) -> TemplatePart:
-    """Change a part; refused if someone saved it since `revision`. Prompts assembled before keep
-    the text they were made with and record the part's revision then."""
-    data = {**data, "kind": part.kind}  # a part keeps its kind: make a new one instead
-    cleaned = _clean(part.project, data, part)
+def part_update(*, part: TemplatePart, revision: int, actor, changes: PartValues) -> TemplatePart:
+    """Change a part (it keeps its kind: make a new one instead); what `changes` does not name
+    stays. Refused if someone saved it since `revision`. Prompts assembled before keep the
+    text they were made with and record the part's revision then."""
+    current: PartValues = {field: getattr(part, field) for field in PartValues.__annotations__}
+    cleaned = _checked(part.project, part.kind, {**current, **changes})
     before = audit_snapshot(part, FIELDS)
     revision_update(
         instance=part,

@@ -81,14 +81,16 @@ def prompt_output_rule(prompt: Prompt, language: str | None = None) -> str:
 def prompt_review(
     *,
     prompt: Prompt,
-    revision: int | None,
+    revision: int,
     actor,
     decision: str,
     text: str | None = None,
     reason: str = "",
 ) -> Prompt:
     """Approve (with an optional last edit), reject with a reason, or save an edit. An edit keeps
-    the text before it as a revision with its author; a stale revision is refused.
+    the text before it as a revision with its author; a stale revision is refused. The text
+    is not empty and at most MAX_TEXT characters, a rejection has its reason
+    (PromptReviewInput).
 
     On approval the output formats are read again from the final text and written to the tasks,
     so the label stage checks what the prompt says: a prompt of one task that asks for two
@@ -97,11 +99,6 @@ def prompt_review(
         raise ValidationError(_("Approve, reject or save."))
     changes: dict = {}
     if text is not None:
-        text = text.replace("\r\n", "\n").strip()
-        if not text:
-            raise ValidationError({"text": _("A prompt cannot be empty.")})
-        if len(text) > MAX_TEXT:
-            raise ValidationError({"text": _("At most %(n)d characters.") % {"n": MAX_TEXT}})
         problems = prompt_text_errors(text)
         if problems:
             raise ValidationError({"text": problems})
@@ -120,10 +117,7 @@ def prompt_review(
             ]
         changes.update(state=P.APPROVED, reason="")
     elif decision == "reject":
-        reason = reason.strip()
-        if not reason:
-            raise ValidationError({"reason": _("Say why it is rejected.")})
-        changes.update(state=P.REJECTED, reason=reason[:300])
+        changes.update(state=P.REJECTED, reason=reason)
     elif "text" not in changes:
         return prompt  # saved without a change: nothing to write
     before = {"state": prompt.state, "text": prompt.text, "formats": prompt_formats(prompt)}

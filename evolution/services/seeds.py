@@ -4,6 +4,7 @@ self-instruct style, from a real redacted dialogue of the project; near-duplicat
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from itertools import product
 from typing import Any
 
@@ -21,6 +22,7 @@ from curation.models import (
     Scene,
     ServiceRole,
     TaskType,
+    TaxonomyTerm,
 )
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
@@ -31,20 +33,20 @@ KIND = "instructions.seed"
 MAX_PER_COMBINATION = 20
 
 
-def _ids(model, project: Project, ids: list, field: str) -> list[int]:
-    wanted = {int(i) for i in ids if str(i).isdigit()}
-    found = set(model.objects.filter(project=project, pk__in=wanted).values_list("pk", flat=True))
-    if not wanted or found != wanted:
+def _own(project: Project, rows: Sequence[TaxonomyTerm], field: str) -> list[int]:
+    """The ids of the chosen terms, each of the project (the input found them there; this
+    holds for any caller)."""
+    if not rows or any(row.project_id != project.pk for row in rows):
         raise ValidationError({field: _("Choose one or more of the project's own.")})
-    return sorted(found)
+    return sorted({row.pk for row in rows})
 
 
 def seeds_generate(
     *,
     project: Project,
-    task_types: list,
-    scenes: list,
-    roles: list,
+    task_types: Sequence[TaskType],
+    scenes: Sequence[Scene],
+    roles: Sequence[ServiceRole],
     per_combination: int,
     endpoint: ModelEndpoint,
     actor,
@@ -52,19 +54,13 @@ def seeds_generate(
 ) -> Job:
     """A job with one item per task type x scene x role combination, for the scene-role pairs
     that belong together (ServiceRole.scenes): a role never drafts for a scene it does not
-    work in. The job's params say how many chosen pairs were skipped."""
+    work in. The job's params say how many chosen pairs were skipped. `per_combination` is
+    1 to MAX_PER_COMBINATION (SeedsGenerateInput)."""
     if endpoint.project_id != project.pk:
         raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
-    if not 1 <= int(per_combination) <= MAX_PER_COMBINATION:
-        raise ValidationError(
-            {
-                "per_combination": _("Ask for 1 to %(n)d per combination.")
-                % {"n": MAX_PER_COMBINATION}
-            }
-        )
-    task_ids = _ids(TaskType, project, task_types, "task_types")
-    scene_ids = _ids(Scene, project, scenes, "scenes")
-    role_ids = _ids(ServiceRole, project, roles, "roles")
+    task_ids = _own(project, task_types, "task_types")
+    scene_ids = _own(project, scenes, "scenes")
+    role_ids = _own(project, roles, "roles")
     belong = set(
         ServiceRole.scenes.through.objects.filter(
             servicerole_id__in=role_ids, scene_id__in=scene_ids
@@ -82,7 +78,7 @@ def seeds_generate(
             }
         )
     payloads = [
-        {"task_type": t, "scene": s, "role": r, "n": int(per_combination)}
+        {"task_type": t, "scene": s, "role": r, "n": per_combination}
         for t in task_ids
         for s, r in pairs
     ]
@@ -93,7 +89,7 @@ def seeds_generate(
         payloads=payloads,
         params={
             "endpoint": endpoint.pk,
-            "per_combination": int(per_combination),
+            "per_combination": per_combination,
             "pairs": len(pairs),
             "skipped_pairs": skipped,
         },
@@ -159,31 +155,43 @@ def _handle(item: JobItem) -> dict[str, Any]:
         )
     except LLMError as error:
         raise job_kinds.ItemFailed(str(error)) from None
-    existing = list(
-        Instruction.objects.filter(project_id=job.project_id, task_type=task).values_list(
-            "text", flat=True
-        )
-    )
-    created, near = [], 0
-    for candidate in result.data["instructions"]:
-        candidate = candidate.strip()
-        if similarity.near_duplicate(candidate, existing):
-            near += 1
-            continue
-        existing.append(candidate)
-        created.append(
-            Instruction(
-                project_id=job.project_id,
-                task_type=task,
-                scene=scene,
-                service_role=role,
-                text=candidate,
-                endpoint=endpoint,
-                job=job,
-                prompt_sent=messages,
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Items of one task type run in parallel: the near-duplicate check and the insert
+            # are one step per (project, task type), or two items each miss the other's texts.
+            # (SQLite runs one writer at a time.)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                    [f"instructions.seed:{job.project_id}:{task.pk}"],
+                )
+        existing = list(
+            Instruction.objects.filter(project_id=job.project_id, task_type=task).values_list(
+                "text", flat=True
             )
         )
-    Instruction.objects.bulk_create(created)
+        created, near = [], 0
+        for candidate in result.data["instructions"]:
+            candidate = candidate.strip()
+            if similarity.near_duplicate(candidate, existing):
+                near += 1
+                continue
+            existing.append(candidate)
+            created.append(
+                Instruction(
+                    project_id=job.project_id,
+                    task_type=task,
+                    scene=scene,
+                    service_role=role,
+                    text=candidate,
+                    endpoint=endpoint,
+                    job=job,
+                    prompt_sent=messages,
+                )
+            )
+        Instruction.objects.bulk_create(created)
     return {"created": len(created), "near_duplicates": near}
 
 

@@ -15,9 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from curation.exceptions import ConflictError
+from curation.inputs import validated
 from curation.models import ModelEndpoint, Role, Scene, ServiceRole, TaskType
 from curation.views.common import (
     error_messages,
+    errors_beside,
     int_or_invalid,
     is_htmx,
     project_context,
@@ -25,6 +27,15 @@ from curation.views.common import (
 )
 from evolution import selectors
 from evolution.diff import diff
+from evolution.inputs import (
+    EvolutionStartInput,
+    InstructionReviewInput,
+    InstructionsBulkReviewInput,
+    InstructionScreenInput,
+    OperatorUpdateInput,
+    SeedsGenerateInput,
+    queue_filters,
+)
 from evolution.models import EvolutionOperator, Instruction
 from evolution.services.evolve import evolution_start, operators_ensure
 from evolution.services.instructions import (
@@ -39,11 +50,29 @@ PAGE = 50
 FILTERS = ("state", "task_type", "scene")
 
 
+def read_filters(request: HttpRequest) -> tuple[dict, dict[str, list[str]]]:
+    """The queue's filters from the query string, or the form's hidden fields (the query
+    string wins), and the messages of any left out as invalid."""
+    source = request.POST.copy()
+    for name in request.GET:
+        source.setlist(name, request.GET.getlist(name))
+    return queue_filters(source)
+
+
 def _filters(request: HttpRequest) -> dict[str, str]:
-    values = {name: request.GET.get(name, request.POST.get(name, "")).strip() for name in FILTERS}
-    if "state" not in request.GET and "state" not in request.POST:
-        values["state"] = Instruction.State.DRAFT
-    return values
+    values = read_filters(request)[0]
+    filters = {name: values.get(name, "") for name in FILTERS}
+    if "state" not in values:
+        filters["state"] = Instruction.State.DRAFT
+    return filters
+
+
+def filter_problems(request: HttpRequest) -> int:
+    """Say which filters of the query string were left out as invalid; the status to answer."""
+    errors = read_filters(request)[1]
+    if errors:
+        named_messages(request, ValidationError(errors))
+    return 400 if errors else 200
 
 
 def _queue_url(project, filters: dict[str, str]) -> str:
@@ -56,9 +85,9 @@ def _queue_url(project, filters: dict[str, str]) -> str:
 def instruction_queue(request: HttpRequest, project) -> HttpResponse:
     filters = _filters(request)
     items = selectors.instruction_queue(project=project, **filters)
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        items = items.filter(id__gt=int(after))
+    after = read_filters(request)[0].get("after")
+    if after is not None:
+        items = items.filter(id__gt=after)
     rows = list(items[: PAGE + 1])
     context = project_context(
         request,
@@ -77,7 +106,8 @@ def instruction_queue(request: HttpRequest, project) -> HttpResponse:
         operators=selectors.operator_choices(project=project),
         errors={},
     )
-    return render(request, "evolution/instruction_queue.html", context)
+    status = filter_problems(request)
+    return render(request, "evolution/instruction_queue.html", context, status=status)
 
 
 @project_view(Role.ANNOTATOR)
@@ -85,23 +115,17 @@ def instruction_queue(request: HttpRequest, project) -> HttpResponse:
 def instruction_act(request: HttpRequest, project, pk: int) -> HttpResponse:
     """One form per instruction: named buttons keep, drop or save (an edit)."""
     instruction = get_object_or_404(Instruction, pk=pk, project=project)
-    state = None
+    data = {"revision": request.POST.get("revision"), "text": request.POST.get("text")}
     if "keep" in request.POST:
-        state = Instruction.State.KEPT
+        data["state"] = Instruction.State.KEPT
     elif "drop" in request.POST:
-        state = Instruction.State.DROPPED
-    text = request.POST.get("text")
+        data["state"] = Instruction.State.DROPPED
     error = ""
     try:
-        instruction = instruction_review(
-            instruction=instruction,
-            revision=int_or_invalid(request.POST.get("revision")),
-            actor=request.user,
-            state=state,
-            text=text,
-        )
+        values = validated(InstructionReviewInput, posted(data), project=project)
+        instruction = instruction_review(instruction=instruction, actor=request.user, **values)
     except ValidationError as problem:
-        error = " ".join(sum(error_messages(problem).values(), []))
+        error = card_error(problem)
     except ConflictError as problem:
         error = str(problem)
         instruction.refresh_from_db()
@@ -131,31 +155,55 @@ def instruction_act(request: HttpRequest, project, pk: int) -> HttpResponse:
 @project_view(Role.ANNOTATOR)
 @require_POST
 def instructions_bulk(request: HttpRequest, project) -> HttpResponse:
-    state = Instruction.State.KEPT if "keep" in request.POST else Instruction.State.DROPPED
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-    if not ids or not ({"keep", "drop"} & set(request.POST)):
+    buttons = {"keep": Instruction.State.KEPT, "drop": Instruction.State.DROPPED}
+    state = next((state for name, state in buttons.items() if name in request.POST), None)
+    if state is None or not request.POST.getlist("ids"):
         messages.error(request, _("Tick instructions, then keep or drop them."))
-    else:
-        changed = instructions_bulk_review(
-            project=project, ids=ids, state=state, actor=request.user
+        return redirect(_queue_url(project, _filters(request)))
+    try:
+        values = validated(
+            InstructionsBulkReviewInput,
+            {"ids": request.POST.getlist("ids"), "state": state},
+            project=project,
         )
+        changed = instructions_bulk_review(project=project, actor=request.user, **values)
+    except ValidationError as error:
+        named_messages(request, error)
+    else:
         messages.success(request, _("%(n)d instructions changed.") % {"n": changed})
     return redirect(_queue_url(project, _filters(request)))
 
 
+def posted(data: dict) -> dict:
+    """A form's values without the fields it did not send (None), so they read as not given."""
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def card_error(error: ValidationError) -> str:
+    """The messages of a refused action, for the card it was taken on: those of what the card
+    shows (its text, reason and buttons) as they are, any other field's named."""
+    shown = ("text", "reason", "decision", "state", "general")
+    return " ".join(
+        problem if name in shown else f"{name}: {problem}"
+        for name, problems in error_messages(error).items()
+        for problem in problems
+    )
+
+
+def named_messages(request: HttpRequest, error: ValidationError) -> None:
+    """Each problem as a message, named by its field."""
+    for field, problems in error_messages(error).items():
+        text = " ".join(problems)
+        messages.error(request, text if field == "general" else f"{field}: {text}")
+
+
 def start_job(request: HttpRequest, project, start, back: str | None = None) -> HttpResponse:
-    """Run `start(endpoint)` with the posted endpoint; go to the job's page, or back (to the
-    queue by default) with each problem named."""
-    endpoint = ModelEndpoint.objects.filter(
-        project=project, pk=int_or_invalid(request.POST.get("endpoint"))
-    ).first()
+    """Run `start()`, which validates the form and starts a job; go to the job's page, or back
+    (to the queue by default) with each problem named."""
     try:
-        if endpoint is None:
-            raise ValidationError({"endpoint": _("Choose an endpoint of this project.")})
-        job = start(endpoint)
+        job = start()
     except ValidationError as error:
-        for field, problems in error_messages(error).items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
+        named_messages(request, error)
         return redirect(back or _queue_url(project, _filters(request)))
     return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
 
@@ -163,19 +211,11 @@ def start_job(request: HttpRequest, project, start, back: str | None = None) -> 
 @project_view(Role.LEAD)
 @require_POST
 def seeds_start(request: HttpRequest, project) -> HttpResponse:
-    return start_job(
-        request,
-        project,
-        lambda endpoint: seeds_generate(
-            project=project,
-            task_types=request.POST.getlist("task_types"),
-            scenes=request.POST.getlist("scenes"),
-            roles=request.POST.getlist("roles"),
-            per_combination=int_or_invalid(request.POST.get("per_combination")),
-            endpoint=endpoint,
-            actor=request.user,
-        ),
-    )
+    def start():
+        values = validated(SeedsGenerateInput, request.POST, project=project)
+        return seeds_generate(project=project, actor=request.user, **values)
+
+    return start_job(request, project, start)
 
 
 @project_view(Role.LEAD)
@@ -183,24 +223,19 @@ def seeds_start(request: HttpRequest, project) -> HttpResponse:
 def evolution_launch(request: HttpRequest, project) -> HttpResponse:
     """Evolve every kept instruction under the queue's filters (task type, scene)."""
     filters = _filters(request)
-    kept = selectors.instruction_queue(
-        project=project,
-        state=Instruction.State.KEPT,
-        task_type=filters["task_type"],
-        scene=filters["scene"],
-    )
-    return start_job(
-        request,
-        project,
-        lambda endpoint: evolution_start(
+
+    def start():
+        values = validated(EvolutionStartInput, request.POST, project=project)
+        kept = selectors.instruction_queue(
             project=project,
-            instruction_ids=list(kept.values_list("pk", flat=True)),
-            operator_keys=request.POST.getlist("operators"),
-            rounds=int_or_invalid(request.POST.get("rounds")),
-            endpoint=endpoint,
-            actor=request.user,
-        ),
-    )
+            state=Instruction.State.KEPT,
+            task_type=filters["task_type"],
+            scene=filters["scene"],
+        )
+        values["instruction_ids"] = list(kept.values_list("pk", flat=True))
+        return evolution_start(project=project, actor=request.user, **values)
+
+    return start_job(request, project, start)
 
 
 @project_view(Role.ANNOTATOR)
@@ -208,13 +243,13 @@ def evolution_launch(request: HttpRequest, project) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def screening_queue(request: HttpRequest, project) -> HttpResponse:
     """Evolved instructions beside their parents, with what changed marked."""
-    task_type = request.GET.get("task_type", "").strip()
+    given = read_filters(request)[0]
+    task_type = given.get("task_type", "")
     items = selectors.instruction_queue(
         project=project, state=Instruction.State.EVOLVED, task_type=task_type
     ).select_related("parent")
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        items = items.filter(id__gt=int(after))
+    if given.get("after") is not None:
+        items = items.filter(id__gt=given["after"])
     rows = list(items[: PAGE + 1])
     context = project_context(
         request,
@@ -224,7 +259,8 @@ def screening_queue(request: HttpRequest, project) -> HttpResponse:
         task_types=TaskType.objects.filter(project=project, active=True),
         counts=selectors.instruction_counts(project=project, task_type=task_type),
     )
-    return render(request, "evolution/screening.html", context)
+    status = filter_problems(request)
+    return render(request, "evolution/screening.html", context, status=status)
 
 
 @project_view(Role.ANNOTATOR)
@@ -235,18 +271,18 @@ def screening_act(request: HttpRequest, project, pk: int) -> HttpResponse:
         Instruction.objects.select_related("parent"), pk=pk, project=project
     )
     decision = next((d for d in ("accept", "reject", "rewrite") if d in request.POST), "")
+    data = {
+        "revision": request.POST.get("revision"),
+        "decision": decision,
+        "reason": request.POST.get("reason", ""),
+        "text": request.POST.get("text", ""),
+    }
     error = ""
     try:
-        instruction = instruction_screen(
-            instruction=instruction,
-            revision=int_or_invalid(request.POST.get("revision")),
-            actor=request.user,
-            decision=decision,
-            reason=request.POST.get("reason", ""),
-            text=request.POST.get("text", ""),
-        )
+        values = validated(InstructionScreenInput, data, project=project)
+        instruction = instruction_screen(instruction=instruction, actor=request.user, **values)
     except ValidationError as problem:
-        error = " ".join(sum(error_messages(problem).values(), []))
+        error = card_error(problem)
     except ConflictError as problem:
         error = str(problem)
         instruction.refresh_from_db()
@@ -291,19 +327,14 @@ def operator_list(request: HttpRequest, project) -> HttpResponse:
         operator = get_object_or_404(
             EvolutionOperator, project=project, pk=int_or_invalid(request.POST.get("operator"))
         )
-        data = {
-            f: request.POST.get(f, "") for f in ("name_en", "name_zh", "prompt_zh", "prompt_en")
-        }
-        data["active"] = request.POST.get("active") == "on"
+        data = request.POST.copy()
+        data.setdefault("active", "off")  # an unticked box sends nothing
         try:
-            operator_update(
-                operator=operator,
-                data=data,
-                actor=request.user,
-                revision=int_or_invalid(request.POST.get("revision")),
-            )
+            values = validated(OperatorUpdateInput, data, project=project)
+            operator_update(operator=operator, actor=request.user, **values)
         except ValidationError as error:
-            errors, status = {operator.pk: error_messages(error)}, 400
+            shown = ("name_en", "name_zh", "prompt_zh", "prompt_en")
+            errors, status = {operator.pk: errors_beside(error, shown)}, 400
         except ConflictError as error:
             errors, status = {operator.pk: {"general": [str(error)]}}, 409
         else:

@@ -16,9 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from curation.exceptions import ConflictError
+from curation.inputs import validated
 from curation.models import ModelEndpoint, Role, Scene, ServiceRole, TaskType
 from curation.views.common import (
-    error_messages,
+    errors_beside,
     int_or_invalid,
     is_htmx,
     project_context,
@@ -26,6 +27,15 @@ from curation.views.common import (
 )
 from evolution import selectors
 from evolution.diff import diff
+from evolution.inputs import (
+    AssemblyStartInput,
+    EnhancementStartInput,
+    MetaPromptUpdateInput,
+    PartCreateInput,
+    PartUpdateInput,
+    PromptReviewInput,
+    queue_filters,
+)
 from evolution.models import Instruction, Prompt, TemplatePart
 from evolution.services.assembly import (
     assembly_start,
@@ -40,33 +50,26 @@ from evolution.services.parts import (
     parts_from_instructions,
 )
 from evolution.services.prompt_review import prompt_output_rule, prompt_render, prompt_review
-from evolution.views.instructions import start_job
-
-PAGE = 20
-PART_FIELDS = (
-    "kind",
-    "name",
-    "text",
-    "scene",
-    "service_role",
-    "task_type",
-    "instruction",
-    "output_format",
-    "example",
+from evolution.views.instructions import (
+    card_error,
+    filter_problems,
+    named_messages,
+    posted,
+    read_filters,
+    start_job,
 )
 
-
-def _part_data(request: HttpRequest) -> dict:
-    data = {f: request.POST.get(f, "") for f in PART_FIELDS if f in request.POST}
-    data["active"] = request.POST.get("active") == "on"
-    return data
+PAGE = 20
+# The fields each part's form shows its messages beside; any other's go on top, named.
+PART_FIELDS = ("kind", "text", "scene", "task_type", "output_format", "example", "instruction")
 
 
 @project_view(Role.LEAD)
 @require_http_methods(["GET", "POST"])
 def part_list(request: HttpRequest, project) -> HttpResponse:
     """The library, one editable form per part, and a form to add one."""
-    kind = request.GET.get("kind", "")
+    given, filter_errors = queue_filters(request.GET)
+    kind = given.get("kind", "")
     errors: dict = {}
     status = 200
     failed = None
@@ -78,16 +81,17 @@ def part_list(request: HttpRequest, project) -> HttpResponse:
             )
         try:
             if part is None:
-                part_create(project=project, data=_part_data(request), actor=request.user)
+                values = validated(PartCreateInput, request.POST, project=project)
+                part_create(project=project, actor=request.user, **values)
             else:
-                part_update(
-                    part=part,
-                    data=_part_data(request),
-                    revision=int_or_invalid(request.POST.get("revision")),
-                    actor=request.user,
-                )
+                data = request.POST.copy()
+                data.setdefault("active", "off")  # an unticked box sends nothing
+                values = validated(PartUpdateInput, data, project=project)
+                revision = values.pop("revision")
+                part_update(part=part, revision=revision, actor=request.user, changes=values)
         except ValidationError as error:
-            errors, status, failed = error_messages(error), 400, part.pk if part else "new"
+            errors = errors_beside(error, PART_FIELDS)
+            status, failed = 400, part.pk if part else "new"
         except ConflictError as error:
             errors, status, failed = {"general": [str(error)]}, 409, part.pk
         else:
@@ -125,6 +129,9 @@ def part_list(request: HttpRequest, project) -> HttpResponse:
             "guidelines": "{scene} {role}",
         },
     )
+    if filter_errors and request.method == "GET":
+        named_messages(request, ValidationError(filter_errors))
+        status = 400
     return render(request, "evolution/parts.html", context, status=status)
 
 
@@ -141,10 +148,10 @@ def parts_add(request: HttpRequest, project) -> HttpResponse:
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
-    source = request.GET if request.method == "GET" else request.POST
+    values = read_filters(request)[0]
     return {
-        "state": source.get("state", selectors.PENDING).strip(),
-        "task_type": source.get("task_type", "").strip(),
+        "state": values.get("state", selectors.PENDING),
+        "task_type": values.get("task_type", ""),
     }
 
 
@@ -173,9 +180,9 @@ def _card(prompt: Prompt, dialogue) -> dict:
 def prompt_queue(request: HttpRequest, project) -> HttpResponse:
     filters = _filters(request)
     items = selectors.prompt_queue(project=project, **filters)
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        items = items.filter(id__gt=int(after))
+    after = read_filters(request)[0].get("after")
+    if after is not None:
+        items = items.filter(id__gt=after)
     rows = list(items[: PAGE + 1])
     page = rows[:PAGE]
     dialogues = selectors.preview_dialogues(prompts=page)
@@ -191,7 +198,8 @@ def prompt_queue(request: HttpRequest, project) -> HttpResponse:
         endpoints=ModelEndpoint.objects.filter(project=project),
         parts=selectors.part_library(project=project).filter(active=True).count(),
     )
-    return render(request, "evolution/prompts.html", context)
+    status = filter_problems(request)
+    return render(request, "evolution/prompts.html", context, status=status)
 
 
 @project_view(Role.LEAD)
@@ -200,18 +208,18 @@ def prompt_act(request: HttpRequest, project, pk: int) -> HttpResponse:
     """One form per prompt: approve, reject (with a reason) or save an edit."""
     prompt = get_object_or_404(Prompt, pk=pk, project=project)
     decision = next((d for d in ("approve", "reject", "save") if d in request.POST), "")
+    data = {
+        "revision": request.POST.get("revision"),
+        "decision": decision,
+        "text": request.POST.get("text"),
+        "reason": request.POST.get("reason", ""),
+    }
     error = ""
     try:
-        prompt = prompt_review(
-            prompt=prompt,
-            revision=int_or_invalid(request.POST.get("revision")),
-            actor=request.user,
-            decision=decision,
-            text=request.POST.get("text"),
-            reason=request.POST.get("reason", ""),
-        )
+        values = validated(PromptReviewInput, posted(data), project=project)
+        prompt = prompt_review(prompt=prompt, actor=request.user, **values)
     except ValidationError as problem:
-        error = " ".join(sum(error_messages(problem).values(), []))
+        error = card_error(problem)
     except ConflictError as problem:
         error = str(problem)
         prompt.refresh_from_db()
@@ -241,19 +249,11 @@ def prompt_act(request: HttpRequest, project, pk: int) -> HttpResponse:
 @project_view(Role.LEAD)
 @require_POST
 def prompts_assemble(request: HttpRequest, project) -> HttpResponse:
-    try:
-        job = assembly_start(
-            project=project,
-            count=int_or_invalid(request.POST.get("count")),
-            seed=int_or_invalid(request.POST.get("seed") or 0),
-            tasks_per_prompt=int_or_invalid(request.POST.get("tasks_per_prompt") or 1),
-            actor=request.user,
-        )
-    except ValidationError as error:
-        for field, problems in error_messages(error).items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
-        return redirect(_queue_url(project, _filters(request)))
-    return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
+    def start():
+        values = validated(AssemblyStartInput, request.POST, project=project)
+        return assembly_start(project=project, actor=request.user, **values)
+
+    return start_job(request, project, start, back=_queue_url(project, _filters(request)))
 
 
 @project_view(Role.LEAD)
@@ -261,20 +261,16 @@ def prompts_assemble(request: HttpRequest, project) -> HttpResponse:
 def prompts_enhance(request: HttpRequest, project) -> HttpResponse:
     """Enhance every prompt still as assembled (under the task-type filter)."""
     filters = _filters(request)
-    waiting = selectors.prompt_queue(
-        project=project, state=Prompt.State.ASSEMBLED, task_type=filters["task_type"]
-    )
-    return start_job(
-        request,
-        project,
-        lambda endpoint: enhancement_start(
-            project=project,
-            prompt_ids=list(waiting.values_list("pk", flat=True)),
-            endpoint=endpoint,
-            actor=request.user,
-        ),
-        back=_queue_url(project, filters),
-    )
+
+    def start():
+        values = validated(EnhancementStartInput, request.POST, project=project)
+        waiting = selectors.prompt_queue(
+            project=project, state=Prompt.State.ASSEMBLED, task_type=filters["task_type"]
+        )
+        values["prompt_ids"] = list(waiting.values_list("pk", flat=True))
+        return enhancement_start(project=project, actor=request.user, **values)
+
+    return start_job(request, project, start, back=_queue_url(project, filters))
 
 
 @project_view(Role.LEAD)
@@ -285,14 +281,10 @@ def meta_prompt(request: HttpRequest, project) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            meta_prompt_update(
-                project=project,
-                data={f: request.POST.get(f, "") for f in ("prompt_zh", "prompt_en")},
-                revision=int_or_invalid(request.POST.get("revision")),
-                actor=request.user,
-            )
+            values = validated(MetaPromptUpdateInput, request.POST, project=project)
+            meta_prompt_update(project=project, actor=request.user, **values)
         except ValidationError as error:
-            errors, status = error_messages(error), 400
+            errors, status = errors_beside(error, ("prompt_zh", "prompt_en")), 400
         except ConflictError as error:
             errors, status = {"general": [str(error)]}, 409
         else:

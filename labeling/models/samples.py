@@ -25,6 +25,10 @@ class LabelSettings(models.Model):
     double_share = models.FloatField(_("share annotated twice"), default=0.1)
     # How long a claimed sample stays with its annotator before others may take it.
     assignment_minutes = models.PositiveIntegerField(_("assignment lasts (minutes)"), default=30)
+    # Running the model again spends LLM calls: leads always may, annotators only when allowed.
+    annotators_regenerate = models.BooleanField(
+        _("annotators may run the model again"), default=False
+    )
     revision = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from curation.models import (
     SourceType,
     TaskType,
 )
+from curation.selectors import project_role
 from curation.services.audit import audit_record
 from curation.services.jobs import job_create
 from curation.services.llm import endpoint_for_work, llm_chat
@@ -34,29 +35,31 @@ from evolution.selectors import prompts_for_labeling
 from evolution.services.prompt_review import prompt_render
 from labeling import output_check, prompts, sampling
 from labeling.models import LabelSettings, Sample
+from labeling.services.review import label_regenerate_allowed
 
 GENERATE = "labels.generate"
 MAX_SAMPLES = 100_000
 
 
-def _weights(model, project: Project, given: dict | None) -> dict[int | str, float]:
+def _weights(model, project: Project, given: dict[str, float] | None) -> dict[int | str, float]:
     """Weights by term id: the taxonomy's unless given (by key); inactive terms weigh 0. The
     key "none" weighs the dialogues without such a term (1.0 unless given)."""
     terms = list(model.objects.filter(project=project))
     by_key = {t.key: t for t in terms}
     given = given or {}
+    field = model._meta.model_name
     unknown = sorted(set(given) - set(by_key) - {NO_TERM})
     if unknown:
-        raise ValidationError(
-            {model._meta.model_name: _("Unknown keys: %(k)s.") % {"k": ", ".join(unknown)}}
-        )
+        raise ValidationError({field: _("Unknown keys: %(k)s.") % {"k": ", ".join(unknown)}})
     out: dict[int | str, float] = {}
     for term in terms:
-        out[term.pk] = float(given.get(term.key, term.weight if term.active else 0))
+        out[term.pk] = (
+            given[term.key] if term.key in given else float(term.weight if term.active else 0)
+        )
     if NO_TERM in given:
-        out[NO_TERM] = float(given[NO_TERM])
+        out[NO_TERM] = given[NO_TERM]
     if any(weight < 0 for weight in out.values()):
-        raise ValidationError({model._meta.model_name: _("Weights cannot be negative.")})
+        raise ValidationError({field: _("Weights cannot be negative.")})
     return out
 
 
@@ -401,7 +404,13 @@ def _finish(job: Job) -> None:
 
 def sample_regenerate(*, sample: Sample, actor) -> Sample:
     """Run the model again on a sample (say its output was unusable); the earlier output is kept
-    in `attempts`. Done in a job item so no LLM is called in a request."""
+    in `attempts`. Done in a job item so no LLM is called in a request. It spends LLM calls, so
+    it is a lead's decision: annotators may only when the leads allow it."""
+    role = project_role(project=sample.project, user=actor)
+    if not label_regenerate_allowed(project=sample.project, role=role):
+        raise PermissionDenied(
+            _("Only leads may run the model again, unless a lead allows annotators to.")
+        )
     if sample.state not in (Sample.State.READY, Sample.State.REJECTED):
         raise ValidationError(_("Only samples to review or rejected ones are regenerated."))
     endpoint = sample.endpoint

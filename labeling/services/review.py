@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from curation.exceptions import ConflictError
-from curation.models import Project
+from curation.models import Project, Role
 from curation.services.audit import audit_record, audit_snapshot
 from curation.services.revisions import revision_update
 from labeling import output_check
@@ -27,34 +27,38 @@ def label_settings_get(*, project: Project) -> LabelSettings:
     return LabelSettings.objects.get_or_create(project=project)[0]
 
 
+SETTINGS_FIELDS = ["second_pass", "double_share", "assignment_minutes", "annotators_regenerate"]
+
+
 @transaction.atomic
 def label_settings_update(
-    *, project: Project, data: dict, revision: int | None, actor
+    *,
+    project: Project,
+    revision: int,
+    actor,
+    second_pass: bool | None = None,
+    double_share: float | None = None,
+    assignment_minutes: int | None = None,
+    annotators_regenerate: bool | None = None,
 ) -> LabelSettings:
+    """Change the review settings named (None: left as they are)."""
     current = label_settings_get(project=project)
-    cleaned: dict = {}
-    if "second_pass" in data:
-        cleaned["second_pass"] = data["second_pass"] in (True, "true", "on", "1", 1)
-    if "double_share" in data:
-        try:
-            share = float(data["double_share"])
-        except (TypeError, ValueError):
-            share = -1.0
-        if not 0 <= share <= 1:
-            raise ValidationError({"double_share": _("A share between 0 and 1.")})
-        cleaned["double_share"] = share
-    if "assignment_minutes" in data:
-        minutes = str(data["assignment_minutes"])
-        if not minutes.isdigit() or not 1 <= int(minutes) <= 24 * 60:
-            raise ValidationError({"assignment_minutes": _("1 to 1440 minutes.")})
-        cleaned["assignment_minutes"] = int(minutes)
-    fields = ["second_pass", "double_share", "assignment_minutes"]
-    before = audit_snapshot(current, fields)
+    if double_share is not None and not 0 <= double_share <= 1:
+        raise ValidationError({"double_share": _("A share between 0 and 1.")})
+    if assignment_minutes is not None and not 1 <= assignment_minutes <= 24 * 60:
+        raise ValidationError({"assignment_minutes": _("1 to 1440 minutes.")})
+    given = {
+        "second_pass": second_pass,
+        "double_share": double_share,
+        "assignment_minutes": assignment_minutes,
+        "annotators_regenerate": annotators_regenerate,
+    }
+    before = audit_snapshot(current, SETTINGS_FIELDS)
     revision_update(
         instance=current,
         revision=revision,
         conflict=_("Someone else changed the label settings since you opened them; reload."),
-        **cleaned,
+        **{field: value for field, value in given.items() if value is not None},
     )
     audit_record(
         actor=actor,
@@ -62,30 +66,50 @@ def label_settings_update(
         target=current,
         project=project,
         before=before,
-        after=audit_snapshot(current, fields),
+        after=audit_snapshot(current, SETTINGS_FIELDS),
     )
     return current
 
 
+def label_regenerate_allowed(*, project: Project, role: Role | None) -> bool:
+    """Running the model again spends LLM calls: leads always may, annotators when the leads
+    allow it in the review settings."""
+    if role is None:
+        return False
+    return role.allows(Role.LEAD) or label_settings_get(project=project).annotators_regenerate
+
+
 def sample_claim_next(*, project: Project, annotator) -> Sample | None:
     """The sample this annotator holds, else the next free one: first the ones to review, then
-    doubly annotated ones someone else decided (for a second, independent grade)."""
-    now = timezone.now()
-    minutes = label_settings_get(project=project).assignment_minutes
-    mine = (
-        Sample.objects.filter(project=project, assigned_to=annotator, assigned_until__gt=now)
-        .filter(Q(state=S.READY) | Q(double=True, state__in=[S.ACCEPTED, S.REJECTED]))
-        .order_by("id")
-        .first()
-    )
-    if mine is not None:
-        return mine
-    free = Q(assigned_to__isnull=True) | Q(assigned_until__lte=now)
-    for pool in (
-        Q(state=S.READY),
-        Q(double=True, state__in=[S.ACCEPTED, S.REJECTED]),
-    ):
-        with transaction.atomic():
+    doubly annotated ones someone else decided (for a second, independent grade).
+
+    An annotator holds one sample at a time, however many tabs ask at once: the look for
+    their held sample and the claim run under a lock per annotator and project (a
+    transaction-level advisory lock on PostgreSQL; SQLite runs one writer at a time)."""
+    from django.db import connection
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                    [f"labeling.claim:{project.pk}:{annotator.pk}"],
+                )
+        now = timezone.now()
+        minutes = label_settings_get(project=project).assignment_minutes
+        mine = (
+            Sample.objects.filter(project=project, assigned_to=annotator, assigned_until__gt=now)
+            .filter(Q(state=S.READY) | Q(double=True, state__in=[S.ACCEPTED, S.REJECTED]))
+            .order_by("id")
+            .first()
+        )
+        if mine is not None:
+            return mine
+        free = Q(assigned_to__isnull=True) | Q(assigned_until__lte=now)
+        for pool in (
+            Q(state=S.READY),
+            Q(double=True, state__in=[S.ACCEPTED, S.REJECTED]),
+        ):
             candidates = Sample.objects.filter(project=project).filter(pool).filter(free)
             if pool == Q(state=S.READY):
                 # Left alone, the planner walks the primary key from the start of the table and
@@ -116,7 +140,7 @@ def sample_claim_next(*, project: Project, annotator) -> Sample | None:
             )
             sample.refresh_from_db()
             return sample
-    return None
+        return None
 
 
 def _checked_output(sample: Sample, text: str) -> str:

@@ -3,17 +3,27 @@ answers, retry of failures, reliability checks, export) and the judge prompts.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import JobSerializer
-from curation.models import ModelEndpoint, Role
-from metrics.models import DatasetVersion, EvalAnswer, EvalRun, JudgePrompt, TestItem, TestSet
+from curation.models import Role
+from metrics.inputs import (
+    EvalReliabilityInput,
+    EvalRunStartInput,
+    JudgePromptUpdateInput,
+    RunExportQuery,
+    TestSetCreateInput,
+)
+from metrics.models import EvalAnswer, EvalRun, JudgePrompt, TestItem, TestSet
 from metrics.selectors import evaluation as reads
 from metrics.services.evaluation import (
     evalrun_check_reliability,
@@ -77,25 +87,10 @@ class TestSetViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
     def get_queryset(self):
         return reads.test_sets(project=self.project)
 
+    @extend_schema(request=TestSetCreateInput, responses={201: TestSetSerializer})
     def create(self, request, project_slug: str):
-        data = request.data
-        try:
-            size = int(data.get("size", 0))
-            seed = int(data.get("seed", 0) or 0)
-        except (TypeError, ValueError):
-            raise ValidationError({"size": "size and seed are integers"}) from None
-        test_set = testset_create(
-            project=self.project,
-            name=str(data.get("name", "")),
-            description=str(data.get("description", "")),
-            size=size,
-            seed=seed,
-            task_shares=_mapping(data, "task_shares"),
-            format_shares=_mapping(data, "format_shares"),
-            grades=list(data.get("grades") or []) or None,
-            hold_out_prompts=data.get("hold_out_prompts", True) not in (False, "false", "0", 0),
-            actor=request.user,
-        )
+        given = _input(TestSetCreateInput, request.data, self.project)
+        test_set = testset_create(project=self.project, actor=request.user, **given)
         return Response(self.get_serializer(test_set).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])
@@ -112,13 +107,16 @@ class TestSetViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
         return self.get_paginated_response(TestItemSerializer(page, many=True).data)
 
 
-def _mapping(data, key: str) -> dict | None:
-    value = data.get(key)
-    if value in (None, "", {}):
-        return None
-    if not isinstance(value, dict):
-        raise ValidationError({key: "an object of {name: share}"})
-    return value
+def _input(input_class, data, project, **values) -> dict:
+    """`data` read by the operation's input serializer (with `values` from the URL); a wrong
+    value is a 400 naming the field."""
+    if values and isinstance(data, Mapping):
+        data = data.copy()
+        for key, value in values.items():
+            data[key] = value
+    serializer = input_class(data=data, context={"project": project})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 class EvalRunSerializer(serializers.ModelSerializer):
@@ -183,30 +181,10 @@ class EvalRunViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
     def get_queryset(self):
         return reads.runs(project=self.project)
 
+    @extend_schema(request=EvalRunStartInput, responses={201: EvalRunSerializer})
     def create(self, request, project_slug: str):
-        data = request.data
-        endpoints = ModelEndpoint.objects.filter(project=self.project)
-
-        def pick(queryset, key):
-            value = data.get(key)
-            if value in (None, ""):
-                return None
-            try:
-                return queryset.filter(pk=int(value)).first()
-            except (TypeError, ValueError):
-                raise ValidationError({key: "an id"}) from None
-
-        trained_on = pick(DatasetVersion.objects.filter(project=self.project), "trained_on")
-        run = evalrun_start(
-            project=self.project,
-            test_set=pick(TestSet.objects.filter(project=self.project), "test_set"),
-            model_endpoint=pick(endpoints, "model_endpoint"),
-            judge_endpoint=pick(endpoints, "judge_endpoint"),
-            trained_on=trained_on,
-            trained_on_given=data.get("trained_on") not in (None, ""),
-            name=str(data.get("name", "")),
-            actor=request.user,
-        )
+        given = _input(EvalRunStartInput, request.data, self.project)
+        run = evalrun_start(project=self.project, actor=request.user, **given)
         return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
 
     @action(detail=False, methods=["get"])
@@ -243,33 +221,29 @@ class EvalRunViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
         page = self.paginate_queryset(answers)
         return self.get_paginated_response(EvalAnswerSerializer(page, many=True).data)
 
+    @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, project_slug: str, pk: str):
         job = evalrun_retry_failed(run=self.get_object(), actor=request.user)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=EvalReliabilityInput, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def reliability(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        try:
-            items, repeats = int(data.get("items", 20)), int(data.get("repeats", 3))
-        except (TypeError, ValueError):
-            raise ValidationError({"items": "items and repeats are integers"}) from None
-        job = evalrun_check_reliability(
-            run=self.get_object(), actor=request.user, items=items, repeats=repeats
-        )
+        run = self.get_object()
+        given = _input(EvalReliabilityInput, request.data, self.project)
+        job = evalrun_check_reliability(run=run, actor=request.user, **given)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(parameters=[RunExportQuery], responses={(200, "*/*"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def export(self, request, project_slug: str, pk: str):
-        fmt = request.query_params.get("fmt", "json")
+        run = self.get_object()
+        fmt = _input(RunExportQuery, request.query_params, self.project)["fmt"]
         writers = {
             "csv": (reads.run_export_csv, "text/csv"),
             "json": (reads.run_export_json, "application/json"),
         }
-        if fmt not in writers:
-            raise ValidationError({"fmt": "csv or json"})
-        run = self.get_object()
         writer, content_type = writers[fmt]
         response = StreamingHttpResponse(
             writer(run=run), content_type=f"{content_type}; charset=utf-8"
@@ -310,15 +284,9 @@ class JudgePromptViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
         ]
         return Response(self.get_serializer(rows, many=True).data)
 
+    @extend_schema(request=JudgePromptUpdateInput, responses=JudgePromptSerializer)
     def update(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        prompt = judge_prompt_update(
-            project=self.project,
-            language=pk,
-            template=str(data.get("template", "")),
-            revision=revision,
-            actor=request.user,
-        )
+        given = _input(JudgePromptUpdateInput, request.data, self.project, language=pk)
+        prompt = judge_prompt_update(project=self.project, actor=request.user, **given)
         row = {"language": pk, "template": prompt.template, "revision": prompt.revision}
         return Response(self.get_serializer({**row, "default": False}).data)

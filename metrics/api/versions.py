@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from curation.api.payload import payload, pop_revision
 from curation.api.permissions import ProjectScopedMixin
 from curation.api.serializers import JobSerializer
 from curation.models import Role
 from metrics import selectors
+from metrics.inputs import (
+    VersionCreateInput,
+    VersionDecideInput,
+    VersionExportQuery,
+    VersionFreezeInput,
+    VersionSubmitInput,
+)
 from metrics.models import DatasetVersion
 from metrics.services.export import (
     export_content_type,
@@ -83,65 +91,63 @@ class VersionViewSet(ProjectScopedMixin, mixins.CreateModelMixin, viewsets.ReadO
     def get_queryset(self):
         return selectors.version_list(project=self.project)
 
-    def create(self, request, project_slug: str):
-        data = request.data
-        top_n = data.get("top_n")
-        version = version_create(
-            project=self.project,
-            name=str(data.get("name", "")),
-            description=str(data.get("description", "")),
-            actor=request.user,
-            filters=data.get("filters") if isinstance(data.get("filters"), dict) else {},
-            top_n=int(top_n) if str(top_n or "").isdigit() else None,
-            embedding=str(data.get("embedding") or "tokens"),
-            threshold=float(data["threshold"]) if data.get("threshold") not in (None, "") else None,
+    def _input(self, input_class, data=None) -> dict:
+        """The body (or `data`) read by the operation's input serializer; wrong is a 400."""
+        serializer = input_class(
+            data=self.request.data if data is None else data, context={"project": self.project}
         )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @extend_schema(request=VersionCreateInput, responses={201: VersionSerializer})
+    def create(self, request, project_slug: str):
+        given = self._input(VersionCreateInput)
+        version = version_create(project=self.project, actor=request.user, **given)
         return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
 
-    def _revision(self, request) -> int:
-        return pop_revision(payload(request))
-
+    @extend_schema(request=VersionFreezeInput, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def freeze(self, request, project_slug: str, pk: str):
-        job = version_freeze(
-            version=self.get_object(), revision=self._revision(request), actor=request.user
-        )
+        version = self.get_object()
+        given = self._input(VersionFreezeInput)
+        job = version_freeze(version=version, actor=request.user, **given)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=VersionSubmitInput, responses=VersionSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, project_slug: str, pk: str):
-        version = version_submit(
-            version=self.get_object(), revision=self._revision(request), actor=request.user
-        )
+        version = self.get_object()
+        given = self._input(VersionSubmitInput)
+        version = version_submit(version=version, actor=request.user, **given)
         return Response(self.get_serializer(version).data)
 
+    @extend_schema(request=VersionDecideInput, responses=VersionSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, project_slug: str, pk: str):
-        data = payload(request)
-        revision = pop_revision(data)
-        version = version_decide(
-            version=self.get_object(),
-            revision=revision,
-            actor=request.user,
-            decision=str(data.get("decision", "")),
-            note=str(data.get("note", "")),
-        )
+        version = self.get_object()
+        given = self._input(VersionDecideInput)
+        version = version_decide(version=version, actor=request.user, **given)
         return Response(self.get_serializer(version).data)
 
+    def _fmt(self, request) -> str:
+        return self._input(VersionExportQuery, request.query_params)["fmt"]
+
+    @extend_schema(parameters=[VersionExportQuery], responses={(200, "*/*"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def export(self, request, project_slug: str, pk: str):
-        fmt = request.query_params.get("fmt", "")
         version = self.get_object()
+        fmt = self._fmt(request)
         chunks = version_export(version=version, fmt=fmt)
         response = StreamingHttpResponse(chunks, content_type=export_content_type(fmt=fmt))
         name = export_file_name(version=version, fmt=fmt)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
+    @extend_schema(parameters=[VersionExportQuery], responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def manifest(self, request, project_slug: str, pk: str):
-        fmt = request.query_params.get("fmt", "")
         version = self.get_object()
+        fmt = self._fmt(request)
         version_export(version=version, fmt=fmt)  # the same checks as the export
         body = json.dumps(version_manifest(version=version, fmt=fmt), ensure_ascii=False)
         return HttpResponse(body, content_type="application/json")

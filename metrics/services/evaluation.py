@@ -64,19 +64,15 @@ def _in_versions_q(project: Project, *, prompts: bool) -> Q:
     return q
 
 
-def _shares(raw: dict | None, keys: list[str], field: str) -> dict[str, float]:
-    if not raw:
+def _shares(given: dict[str, float] | None, keys: list[str], field: str) -> dict[str, float]:
+    if not given:
         return {}
-    unknown = sorted(set(raw) - set(keys))
+    unknown = sorted(set(given) - set(keys))
     if unknown:
         raise ValidationError({field: _("Unknown keys: %(k)s.") % {"k": ", ".join(unknown)}})
-    try:
-        shares = {k: float(v) for k, v in raw.items()}
-    except (TypeError, ValueError):
-        raise ValidationError({field: _("Shares are numbers.")}) from None
-    if any(v < 0 for v in shares.values()) or not any(shares.values()):
+    if any(v < 0 for v in given.values()) or not any(given.values()):
         raise ValidationError({field: _("Shares are 0 or more, and not all 0.")})
-    return shares
+    return dict(given)
 
 
 def testset_create(
@@ -100,7 +96,7 @@ def testset_create(
     name = name.strip()
     if not name:
         errors["name"] = _("A test set needs a name.")
-    if not 1 <= int(size) <= MAX_ITEMS:
+    if not 1 <= size <= MAX_ITEMS:
         errors["size"] = _("Draw 1 to %(n)d items.") % {"n": MAX_ITEMS}
     grades = list(grades or [Grade.HIGH])
     if not grades or not set(grades) <= set(Grade.values):
@@ -138,7 +134,7 @@ def testset_create(
         for pk, task, prompt in rows
     ]
     chosen = evaluation.draw(
-        candidates, int(size), task_shares=wanted_tasks, format_shares=wanted_formats, seed=seed
+        candidates, size, task_shares=wanted_tasks, format_shares=wanted_formats, seed=seed
     )
     if not chosen:
         accepted = Sample.objects.filter(project=project, state=Sample.State.ACCEPTED).count()
@@ -168,7 +164,7 @@ def testset_create(
                 project=project,
                 name=name[:100],
                 description=description.strip(),
-                size=int(size),
+                size=size,
                 task_shares=wanted_tasks,
                 format_shares=wanted_formats,
                 grades=grades,
@@ -222,8 +218,11 @@ def testset_overlap_refresh(*, test_set: TestSet) -> TestSet:
 
 @transaction.atomic
 def judge_prompt_update(
-    *, project: Project, language: str, template: str, revision: int | None, actor
+    *, project: Project, language: str, template: str, revision: int, actor
 ) -> JudgePrompt:
+    """Save a judge prompt; `revision` 0 for a language still on its default. Its placeholders
+    are names alone ({question}, {domain}): a format spec, conversion, attribute or index is
+    refused, as the run refuses one saved before this check."""
     if language not in eval_prompts.JUDGE:
         raise ValidationError({"language": _("Use one of: %(f)s.") % {"f": "zh, en"}})
     template = template.replace("\r\n", "\n").strip()
@@ -234,13 +233,13 @@ def judge_prompt_update(
         JudgePrompt.objects.select_for_update().filter(project=project, language=language).first()
     )
     if current is None:
-        if revision not in (None, 0):
+        if revision != 0:
             raise ConflictError(_("Someone else changed this prompt since you opened it; reload."))
         current = JudgePrompt.objects.create(
             project=project, language=language, template=template, updated_by=actor
         )
     else:
-        if revision is not None and revision != current.revision:
+        if revision != current.revision:
             raise ConflictError(_("Someone else changed this prompt since you opened it; reload."))
         before = current.template
         current.template = template
@@ -264,18 +263,18 @@ def judge_prompt_update(
 def evalrun_start(
     *,
     project: Project,
-    test_set: TestSet | None,
-    model_endpoint: ModelEndpoint | None,
-    judge_endpoint: ModelEndpoint | None,
+    test_set: TestSet,
+    model_endpoint: ModelEndpoint,
+    judge_endpoint: ModelEndpoint,
     actor,
     name: str = "",
     trained_on: DatasetVersion | None = None,
-    trained_on_given: bool = False,
     dispatch: bool = True,
 ) -> EvalRun:
     """A run: the model answers every item of the test set and the judge scores each answer
     (a job on the LLM queue). `trained_on`: the dataset version the model was fine-tuned on,
-    if any (`trained_on_given` with None: one was named and not found)."""
+    if any. The project's judge prompts are copied into the run; one that cannot be filled
+    (saved before the check) is refused here, before any call."""
     errors: dict[str, Any] = {}
     if test_set is None or test_set.project_id != project.pk:
         errors["test_set"] = _("Choose a test set of this project.")
@@ -284,10 +283,18 @@ def evalrun_start(
     for field, endpoint in (("model_endpoint", model_endpoint), ("judge_endpoint", judge_endpoint)):
         if endpoint is None or endpoint.project_id != project.pk:
             errors[field] = _("Choose an endpoint of this project.")
-    if (trained_on is None and trained_on_given) or (
-        trained_on is not None and trained_on.project_id != project.pk
-    ):
+    if trained_on is not None and trained_on.project_id != project.pk:
         errors["trained_on"] = _("Choose a version of this project.")
+    templates = judge_templates(project=project)
+    unusable = [
+        f"{language}: {'; '.join(problems)}"
+        for language, template in templates.items()
+        if (problems := eval_prompts.placeholders_check(template))
+    ]
+    if unusable:
+        errors["judge_prompt"] = _("Correct the judge prompt first (%(p)s).") % {
+            "p": " · ".join(unusable)
+        }
     if errors:
         raise ValidationError(errors)
     name = name.strip() or f"{model_endpoint.name} · {test_set.name}"
@@ -301,7 +308,7 @@ def evalrun_start(
                 model_name=model_endpoint.model,
                 judge_endpoint=judge_endpoint,
                 judge_model=judge_endpoint.model,
-                judge_templates=judge_templates(project=project),
+                judge_templates=templates,
                 trained_on=trained_on,
                 created_by=actor,
             )
@@ -391,9 +398,10 @@ def _judge(
     seed: int | None = None,
 ) -> tuple[int, str]:
     """One judgement: (score, reason). Raises LLMError when the judge fails or its answer
-    does not fit the schema after the client's repair attempt."""
+    does not fit the schema after the client's repair attempt, TemplateError when the run's
+    judge prompt cannot be filled."""
     language = eval_prompts.language_of(answer.item.input)
-    template = run.judge_templates.get(language) or eval_prompts.JUDGE[language]
+    template = _judge_template(run, language)
     messages = [
         {"role": "system", "content": UNTRUSTED_NOTE},
         {
@@ -423,11 +431,33 @@ def _judge(
     return int(result.data["score"]), str(result.data["reason"])[:2000]
 
 
+def _judge_template(run: EvalRun, language: str) -> str:
+    return run.judge_templates.get(language) or eval_prompts.JUDGE[language]
+
+
+def _unusable_template(run: EvalRun, answer: EvalAnswer) -> str:
+    """Why the run's judge prompt for this answer cannot be filled ("" when it can): a run
+    copied its templates, some perhaps saved before they were checked."""
+    problems = eval_prompts.placeholders_check(
+        _judge_template(run, eval_prompts.language_of(answer.item.input))
+    )
+    if not problems:
+        return ""
+    return _("The judge prompt of this run cannot be used: %(p)s") % {"p": "; ".join(problems)}
+
+
 def _answer_and_judge(item: JobItem) -> dict[str, Any]:
     answer = EvalAnswer.objects.select_related("item", "run").get(pk=item.payload["answer"])
     run = answer.run
     if answer.judged == J.DONE:
         return {"skipped": 1}  # done before a lost worker's retry
+    unusable = _unusable_template(run, answer)
+    if unusable:
+        # Checked before the model is asked: no call is spent on an answer nobody can judge.
+        EvalAnswer.objects.filter(pk=answer.pk).update(
+            judged=J.FAILED, score=None, reason="", judge_error=unusable[:300]
+        )
+        raise job_kinds.ItemFailed(unusable)
     changes: dict[str, Any] = {}
     if not answer.answer or answer.answer_error:
         model = endpoint_for_work(run.model_endpoint_id)
@@ -445,13 +475,15 @@ def _answer_and_judge(item: JobItem) -> dict[str, Any]:
                 use_cache=False,  # every run asks the model afresh
             )
         except LLMError as error:
-            EvalAnswer.objects.filter(pk=answer.pk).update(
+            EvalAnswer.objects.filter(pk=answer.pk).exclude(judged=J.DONE).update(
                 answer="", answer_error=str(error)[:300], judged=J.FAILED,
                 judge_error=_("No answer to judge."),
             )  # fmt: skip
             return {"answer_failed": 1}
         answer.answer = result.content
-        changes.update(
+        # Kept at once: if this worker dies before the judgement, the item's next run judges
+        # this answer instead of paying the model again.
+        EvalAnswer.objects.filter(pk=answer.pk).exclude(judged=J.DONE).update(
             answer=result.content,
             answer_error="",
             prompt_tokens=result.prompt_tokens,
@@ -467,8 +499,16 @@ def _answer_and_judge(item: JobItem) -> dict[str, Any]:
         changes.update(judged=J.FAILED, score=None, reason="", judge_error=str(error)[:300])
     else:
         changes.update(judged=J.DONE, score=score, reason=reason, judge_error="")
-    changes["judge_attempts"] = answer.judge_attempts + 1
-    EvalAnswer.objects.filter(pk=answer.pk).update(**changes)
+    # Written once: a judgement that arrives after another run of the item judged the answer
+    # (its first worker was thought lost) changes nothing.
+    from django.db.models import F
+
+    if not (
+        EvalAnswer.objects.filter(pk=answer.pk)
+        .exclude(judged=J.DONE)
+        .update(judge_attempts=F("judge_attempts") + 1, **changes)
+    ):
+        return {"skipped": 1}
     return {"judge_failed": int(changes["judged"] == J.FAILED)}
 
 
@@ -483,6 +523,11 @@ def _recheck(item: JobItem) -> dict[str, Any]:
     judge = endpoint_for_work(run.judge_endpoint_id)
     if judge is None:
         raise job_kinds.ItemFailed(_("The judge's endpoint was deleted."))
+    unusable = _unusable_template(run, answer)
+    if unusable:
+        raise job_kinds.ItemFailed(unusable)
+    if answer.checks.get("job") == item.job_id:
+        return {"failed": answer.checks.get("failed", 0), "skipped": 1}  # a lost worker's retry
     params = item.job.params
     repeats, failures = [], 0
     for k in range(params["repeats"]):
@@ -495,7 +540,7 @@ def _recheck(item: JobItem) -> dict[str, Any]:
     except LLMError:
         swapped, failures = None, failures + 1
     EvalAnswer.objects.filter(pk=answer.pk).update(
-        checks={"repeats": repeats, "swapped": swapped, "failed": failures}
+        checks={"repeats": repeats, "swapped": swapped, "failed": failures, "job": item.job_id}
     )
     return {"failed": failures}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -32,25 +32,28 @@ FREEZE = FREEZE_JOB
 STATES = (Sample.State.ACCEPTED, Sample.State.REJECTED)
 
 
-def _dates(filters: dict, errors: dict) -> None:
-    for key in ("since", "until"):
-        value = str(filters.get(key) or "")
-        if value:
-            try:
-                dt.date.fromisoformat(value)
-            except ValueError:
-                errors[key] = _("“%(v)s” is not a date (YYYY-MM-DD).") % {"v": value}
+class VersionFilters(TypedDict, total=False):
+    """Which samples a version takes (typed; stored with the dates as YYYY-MM-DD)."""
+
+    states: list[str]
+    grades: list[str]
+    task_types: list[str]  # keys
+    scenes: list[str]  # keys
+    since: dt.date | None
+    until: dt.date | None
 
 
-def _clean_filters(project: Project, raw: dict) -> dict:
+def _clean_filters(project: Project, given: VersionFilters) -> dict:
+    """The filters as the version stores them; keys the project does not have are named."""
     errors: dict[str, str] = {}
+    since, until = given.get("since"), given.get("until")
     filters = {
-        "states": [s for s in raw.get("states") or [Sample.State.ACCEPTED]],
-        "grades": list(raw.get("grades") or []),
-        "task_types": list(raw.get("task_types") or []),
-        "scenes": list(raw.get("scenes") or []),
-        "since": str(raw.get("since") or ""),
-        "until": str(raw.get("until") or ""),
+        "states": list(given.get("states") or [Sample.State.ACCEPTED]),
+        "grades": list(given.get("grades") or []),
+        "task_types": list(given.get("task_types") or []),
+        "scenes": list(given.get("scenes") or []),
+        "since": since.isoformat() if since else "",
+        "until": until.isoformat() if until else "",
     }
     if not set(filters["states"]) <= set(STATES):
         errors["states"] = _("States are accepted and/or rejected.")
@@ -61,7 +64,6 @@ def _clean_filters(project: Project, raw: dict) -> dict:
         unknown = sorted(set(filters[field]) - known)
         if unknown:
             errors[field] = _("Unknown keys: %(k)s.") % {"k": ", ".join(unknown)}
-    _dates(filters, errors)
     if errors:
         raise ValidationError(errors)
     return filters
@@ -93,23 +95,25 @@ def version_create(
     project: Project,
     name: str,
     actor,
-    filters: dict | None = None,
+    filters: VersionFilters | None = None,
     description: str = "",
     top_n: int | None = None,
     embedding: str = "tokens",
     threshold: float | None = None,
 ) -> DatasetVersion:
+    """A draft version: the samples its filters choose, optionally the top n of each cluster
+    of similar prompts (by the embedding backend, at its threshold)."""
     name = name.strip()
     errors: dict[str, Any] = {}
     if not name:
         errors["name"] = _("A version needs a name.")
-    if top_n is not None and not 1 <= int(top_n) <= 1000:
+    if top_n is not None and not 1 <= top_n <= 1000:
         errors["top_n"] = _("Keep 1 to 1000 per cluster.")
     try:
         backend_for(embedding, project=project)
     except ValueError as error:
         errors["embedding"] = str(error)
-    if threshold is not None and not 0 < float(threshold) < 1:
+    if threshold is not None and not 0 < threshold < 1:
         errors["threshold"] = _("A cosine threshold between 0 and 1.")
     try:
         cleaned = _clean_filters(project, filters or {})
@@ -335,7 +339,7 @@ def _frozen(job: Job) -> None:
 
 
 @transaction.atomic
-def version_submit(*, version: DatasetVersion, revision: int | None, actor) -> DatasetVersion:
+def version_submit(*, version: DatasetVersion, revision: int, actor) -> DatasetVersion:
     if version.state not in (V.FROZEN, V.REJECTED):
         raise ValidationError(_("Freeze the version before submitting it."))
     revision_update(
@@ -361,7 +365,7 @@ def version_authors(version: DatasetVersion) -> set[int]:
 
 @transaction.atomic
 def version_decide(
-    *, version: DatasetVersion, revision: int | None, actor, decision: str, note: str = ""
+    *, version: DatasetVersion, revision: int, actor, decision: str, note: str = ""
 ) -> DatasetVersion:
     """Approve or reject a submitted version: a lead who neither composed, froze nor submitted
     it (separation of duties: nobody approves their own data)."""

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from curation.exceptions import ConflictError
+from curation.inputs import validated
 from curation.models import Job, ModelEndpoint, Role, TaskType
 from curation.selectors import job_progress
 from curation.views.common import (
     error_messages,
-    int_or_invalid,
+    form_renamed,
     is_htmx,
     project_context,
     project_view,
@@ -25,7 +26,14 @@ from curation.views.common import (
 from evolution.models import TemplatePart
 from labeling.models import Grade
 from metrics import eval_prompts, selectors
-from metrics.models import DatasetVersion, EvalAnswer, EvalRun, TestSet
+from metrics.inputs import (
+    EvalReliabilityInput,
+    EvalRunStartInput,
+    JudgePromptUpdateInput,
+    RunExportQuery,
+    TestSetCreateInput,
+)
+from metrics.models import EvalAnswer, EvalRun
 from metrics.selectors import evaluation as reads
 from metrics.services.evaluation import (
     evalrun_check_reliability,
@@ -38,13 +46,8 @@ from metrics.services.evaluation import (
 STOP_POLLING = 286
 
 
-def _floats(post, prefix: str) -> dict[str, str]:
-    """Form fields `<prefix><key>` with a value, as {key: value}."""
-    return {
-        name[len(prefix) :]: value.strip()
-        for name, value in post.items()
-        if name.startswith(prefix) and value.strip()
-    }
+# The test set form names its shares "task_<key>" and "format_<format>".
+SHARE_FIELDS = {"task_": "task_shares.", "format_": "format_shares."}
 
 
 def _home_context(request: HttpRequest, project, **extra) -> dict:
@@ -73,18 +76,10 @@ def evaluation_home(request: HttpRequest, project) -> HttpResponse:
 def testset_new(request: HttpRequest, project) -> HttpResponse:
     post = request.POST
     try:
-        test_set = testset_create(
-            project=project,
-            name=post.get("name", ""),
-            description=post.get("description", ""),
-            size=int_or_invalid(post.get("size")),
-            task_shares=_floats(post, "task_"),
-            format_shares=_floats(post, "format_"),
-            grades=post.getlist("grades"),
-            seed=int_or_invalid(post.get("seed") or 0),
-            hold_out_prompts=bool(post.get("hold_out_prompts")),
-            actor=request.user,
+        given = validated(
+            TestSetCreateInput, form_renamed(post, prefixes=SHARE_FIELDS), project=project
         )
+        test_set = testset_create(project=project, actor=request.user, **given)
     except ValidationError as error:
         context = _home_context(
             request, project, errors=error_messages(error), values=post, form="testset"
@@ -112,24 +107,9 @@ def testset_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
 @require_POST
 def run_new(request: HttpRequest, project) -> HttpResponse:
     post = request.POST
-    endpoints = ModelEndpoint.objects.filter(project=project)
-    versions = DatasetVersion.objects.filter(project=project)
     try:
-        version_id = post.get("trained_on", "")
-        run = evalrun_start(
-            project=project,
-            test_set=TestSet.objects.filter(
-                project=project, pk=int_or_invalid(post.get("test_set"))
-            ).first(),
-            model_endpoint=endpoints.filter(pk=int_or_invalid(post.get("model_endpoint"))).first(),
-            judge_endpoint=endpoints.filter(pk=int_or_invalid(post.get("judge_endpoint"))).first(),
-            trained_on=(
-                versions.filter(pk=int_or_invalid(version_id)).first() if version_id else None
-            ),
-            trained_on_given=bool(version_id),
-            name=post.get("name", ""),
-            actor=request.user,
-        )
+        given = validated(EvalRunStartInput, post, project=project)
+        run = evalrun_start(project=project, actor=request.user, **given)
     except ValidationError as error:
         context = _home_context(
             request, project, errors=error_messages(error), values=post, form="run"
@@ -187,12 +167,8 @@ def run_act(request: HttpRequest, project, pk: int) -> HttpResponse:
         if "retry" in request.POST:
             evalrun_retry_failed(run=run, actor=request.user)
         elif "reliability" in request.POST:
-            evalrun_check_reliability(
-                run=run,
-                actor=request.user,
-                items=int_or_invalid(request.POST.get("items") or 20),
-                repeats=int_or_invalid(request.POST.get("repeats") or 3),
-            )
+            given = validated(EvalReliabilityInput, request.POST, project=project)
+            evalrun_check_reliability(run=run, actor=request.user, **given)
     except ValidationError as error:
         messages.error(request, " ".join(sum(error_messages(error).values(), [])))
     return redirect("metrics:run_detail", slug=project.slug, pk=run.pk)
@@ -211,12 +187,15 @@ def answer_detail(request: HttpRequest, project, pk: int, answer_pk: int) -> Htt
 @require_GET
 def run_export(request: HttpRequest, project, pk: int, fmt: str) -> HttpResponse:
     run = _run(project, pk)
+    try:
+        fmt = validated(RunExportQuery, {"fmt": fmt})["fmt"]
+    except ValidationError as error:
+        problems = " ".join(sum(error_messages(error).values(), []))
+        return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
     if fmt == "csv":
         body, content_type = reads.run_export_csv(run=run), "text/csv; charset=utf-8"
-    elif fmt == "json":
-        body, content_type = reads.run_export_json(run=run), "application/json; charset=utf-8"
     else:
-        return HttpResponse(f"unknown format {fmt!r}: csv or json", status=400)
+        body, content_type = reads.run_export_json(run=run), "application/json; charset=utf-8"
     response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="eval-run-{run.pk}.{fmt}"'
     return response
@@ -231,13 +210,8 @@ def judge_prompt(request: HttpRequest, project) -> HttpResponse:
         if not request.project_role.allows(Role.LEAD):
             raise PermissionDenied
         try:
-            judge_prompt_update(
-                project=project,
-                language=request.POST.get("language", ""),
-                template=request.POST.get("template", ""),
-                revision=int_or_invalid(request.POST.get("revision") or 0),
-                actor=request.user,
-            )
+            given = validated(JudgePromptUpdateInput, request.POST, project=project)
+            judge_prompt_update(project=project, actor=request.user, **given)
         except ValidationError as error:
             errors, status = error_messages(error), 400
         except ConflictError as error:

@@ -13,10 +13,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from curation.exceptions import ConflictError
+from curation.inputs import validated
 from curation.models import Role, Scene, TaskType
-from curation.views.common import error_messages, int_or_invalid, project_context, project_view
+from curation.views.common import (
+    error_messages,
+    errors_beside,
+    form_renamed,
+    project_context,
+    project_view,
+)
 from labeling.models import Grade, Sample
 from metrics import export, selectors
+from metrics.inputs import (
+    VersionCompareQuery,
+    VersionCreateInput,
+    VersionDecideInput,
+    VersionExportQuery,
+    VersionFreezeInput,
+    VersionSubmitInput,
+)
 from metrics.models import DatasetVersion
 from metrics.services.export import (
     export_content_type,
@@ -32,6 +47,10 @@ from metrics.services.versions import (
     version_submit,
 )
 
+FILTER_FIELDS = ("states", "grades", "task_types", "scenes", "since", "until")
+# The compose form shows these fields' messages beside them; the others go on top.
+COMPOSE_SHOWN = ("name", "since", "until", "top_n", "embedding")
+
 
 @project_view(Role.ANNOTATOR)
 @require_http_methods(["GET", "POST"])
@@ -41,27 +60,14 @@ def version_list(request: HttpRequest, project) -> HttpResponse:
     if request.method == "POST":
         if not request.project_role.allows(Role.LEAD):
             raise PermissionDenied
-        post = request.POST
-        top_n = post.get("top_n", "").strip()
+        # The form's filter fields are flat ("states"); the input nests them ("filters.states").
+        data = form_renamed(request.POST, names={f: f"filters.{f}" for f in FILTER_FIELDS})
         try:
-            version = version_create(
-                project=project,
-                name=post.get("name", ""),
-                description=post.get("description", ""),
-                actor=request.user,
-                filters={
-                    "states": post.getlist("states"),
-                    "grades": post.getlist("grades"),
-                    "task_types": post.getlist("task_types"),
-                    "scenes": post.getlist("scenes"),
-                    "since": post.get("since", ""),
-                    "until": post.get("until", ""),
-                },
-                top_n=int(top_n) if top_n.isdigit() else None,
-                embedding=post.get("embedding", "tokens") or "tokens",
-            )
+            given = validated(VersionCreateInput, data, project=project)
+            version = version_create(project=project, actor=request.user, **given)
         except ValidationError as error:
-            errors, status = error_messages(error), 400
+            errors = errors_beside(error, COMPOSE_SHOWN, strip="filters.")
+            status = 400
         else:
             return redirect("metrics:version_detail", slug=project.slug, pk=version.pk)
     context = project_context(
@@ -111,21 +117,20 @@ def version_detail(request: HttpRequest, project, pk: int) -> HttpResponse:
 @require_POST
 def version_act(request: HttpRequest, project, pk: int) -> HttpResponse:
     version = get_object_or_404(DatasetVersion, pk=pk, project=project)
-    revision = int_or_invalid(request.POST.get("revision"))
+    post = request.POST
     try:
-        if "freeze" in request.POST:
-            job = version_freeze(version=version, revision=revision, actor=request.user)
+        if "freeze" in post:
+            given = validated(VersionFreezeInput, post, project=project)
+            job = version_freeze(version=version, actor=request.user, **given)
             return redirect("curation:job_detail", slug=project.slug, pk=job.pk)
-        if "submit" in request.POST:
-            version_submit(version=version, revision=revision, actor=request.user)
-        elif "approve" in request.POST or "reject" in request.POST:
-            version_decide(
-                version=version,
-                revision=revision,
-                actor=request.user,
-                decision="approve" if "approve" in request.POST else "reject",
-                note=request.POST.get("note", ""),
-            )
+        if "submit" in post:
+            given = validated(VersionSubmitInput, post, project=project)
+            version_submit(version=version, actor=request.user, **given)
+        elif "approve" in post or "reject" in post:
+            data = post.copy()
+            data["decision"] = "approve" if "approve" in post else "reject"
+            given = validated(VersionDecideInput, data, project=project)
+            version_decide(version=version, actor=request.user, **given)
     except ValidationError as error:
         messages.error(request, " ".join(sum(error_messages(error).values(), [])))
     except (ConflictError, PermissionDenied) as error:
@@ -140,6 +145,7 @@ def version_download(request: HttpRequest, project, pk: int, fmt: str) -> HttpRe
         DatasetVersion.objects.select_related("project", "decided_by"), pk=pk, project=project
     )
     try:
+        fmt = validated(VersionExportQuery, {"fmt": fmt})["fmt"]
         chunks = version_export(version=version, fmt=fmt)
     except ValidationError as error:
         messages.error(request, " ".join(sum(error_messages(error).values(), [])))
@@ -158,7 +164,11 @@ def version_download(request: HttpRequest, project, pk: int, fmt: str) -> HttpRe
 @project_view(Role.ANNOTATOR)
 @require_GET
 def version_compare(request: HttpRequest, project) -> HttpResponse:
-    chosen = [int(i) for i in request.GET.getlist("v") if i.isdigit()][:4]
+    try:
+        chosen = validated(VersionCompareQuery, request.GET).get("v", [])[:4]
+    except ValidationError as error:
+        messages.error(request, " ".join(sum(error_messages(error).values(), [])))
+        chosen = []
     versions = list(selectors.version_list(project=project).filter(pk__in=chosen).order_by("id"))
     context = project_context(
         request,

@@ -220,25 +220,27 @@ def test_local_and_remote_base_urls_are_allowed():
 
 @pytest.mark.django_db
 def test_only_site_admins_add_endpoints_or_change_base_urls(team, fake):
-    data = {
+    values = {
         "name": "qwen",
         "base_url": fake.url,
         "model": "qwen-max",
         "api_key_env": "QWEN_API_KEY",
     }
     with pytest.raises(PermissionDenied):
-        llm_services.endpoint_create(project=team.project, data=data, actor=team.admin)
-    endpoint = llm_services.endpoint_create(project=team.project, data=data, actor=team.site_admin)
+        llm_services.endpoint_create(project=team.project, values=values, actor=team.admin)
+    endpoint = llm_services.endpoint_create(
+        project=team.project, values=values, actor=team.site_admin
+    )
     with pytest.raises(PermissionDenied):
         llm_services.endpoint_update(
             endpoint=endpoint,
-            data={"base_url": "http://127.0.0.1:1/v1"},
+            changes={"base_url": "http://127.0.0.1:1/v1"},
             revision=endpoint.revision,
             actor=team.admin,
         )
     llm_services.endpoint_update(
         endpoint=endpoint,
-        data={"temperature": "0.2", "requests_per_minute": "600"},
+        changes={"temperature": 0.2, "requests_per_minute": 600},
         revision=endpoint.revision,
         actor=team.admin,
     )
@@ -249,11 +251,12 @@ def test_only_site_admins_add_endpoints_or_change_base_urls(team, fake):
 
 @pytest.mark.django_db
 def test_an_api_key_is_refused_where_its_variable_name_belongs(team, fake):
+    from curation.inputs import EndpointCreateInput, validated
+
     with pytest.raises(ValidationError) as error:
-        llm_services.endpoint_create(
-            project=team.project,
-            data={"name": "x", "base_url": fake.url, "model": "m", "api_key_env": "sk-abc123"},
-            actor=team.site_admin,
+        validated(
+            EndpointCreateInput,
+            {"name": "x", "base_url": fake.url, "model": "m", "api_key_env": "sk-abc123"},
         )
     assert "api_key_env" in error.value.message_dict
     assert not ModelEndpoint.objects.filter(name="x").exists()

@@ -36,7 +36,7 @@ def test_the_settings_own_variables_are_never_an_api_key_variable(team, endpoint
     with pytest.raises(ValidationError) as error:
         llm_services.endpoint_update(
             endpoint=endpoint,
-            data={"api_key_env": name},
+            changes={"api_key_env": name},
             revision=endpoint.revision,
             actor=team.site_admin,
         )
@@ -47,20 +47,20 @@ def test_only_allowed_names_and_only_site_admins_set_the_key_variable(team, endp
     with pytest.raises(ValidationError):
         llm_services.endpoint_update(
             endpoint=endpoint,
-            data={"api_key_env": "HOME"},
+            changes={"api_key_env": "HOME"},
             revision=endpoint.revision,
             actor=team.site_admin,
         )
     with pytest.raises(PermissionDenied):
         llm_services.endpoint_update(
             endpoint=endpoint,
-            data={"api_key_env": "DEEPSEEK_API_KEY"},
+            changes={"api_key_env": "DEEPSEEK_API_KEY"},
             revision=endpoint.revision,
             actor=team.admin,
         )
     llm_services.endpoint_update(
         endpoint=endpoint,
-        data={"api_key_env": "DEEPSEEK_API_KEY"},
+        changes={"api_key_env": "DEEPSEEK_API_KEY"},
         revision=endpoint.revision,
         actor=team.site_admin,
     )
@@ -69,7 +69,7 @@ def test_only_allowed_names_and_only_site_admins_set_the_key_variable(team, endp
     # A project admin still edits the rest; the variable, sent unchanged, is no change.
     llm_services.endpoint_update(
         endpoint=endpoint,
-        data={"api_key_env": "DEEPSEEK_API_KEY", "temperature": "0.2"},
+        changes={"api_key_env": "DEEPSEEK_API_KEY", "temperature": 0.2},
         revision=endpoint.revision,
         actor=team.admin,
     )

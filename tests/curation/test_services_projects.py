@@ -2,6 +2,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from curation.exceptions import ConflictError
+from curation.inputs import MembershipAddInput, validated
 from curation.models import AuditEvent, Membership, Role, Scene, ServiceRole, SourceType, TaskType
 from curation.services.projects import (
     membership_add,
@@ -40,6 +41,14 @@ def test_project_create_seeds_the_papers_taxonomy_and_makes_the_creator_admin():
 def test_only_staff_create_projects():
     with pytest.raises(PermissionDenied):
         project_create(name="Mine", creator=UserFactory())
+
+
+def test_a_slug_made_from_a_long_name_fits_its_column():
+    staff = UserFactory(is_staff=True)
+    name = "Shanghai Pudong rental apartments customer service dialogues " * 3  # 186 chars
+    project = project_create(name=name.strip(), creator=staff)
+    assert len(project.slug) <= 80 and project.slug.startswith("shanghai-pudong-rental")
+    assert not project.slug.endswith("-")
 
 
 def test_project_create_refuses_a_taken_slug_and_names_it():
@@ -89,7 +98,7 @@ def test_membership_add_names_the_problem(team):
         membership_add(project=team.project, username="ghost", role="lead", actor=team.admin)
     assert "ghost" in error.value.message_dict["username"][0]
     with pytest.raises(ValidationError) as error:
-        membership_add(project=team.project, username="outsider", role="boss", actor=team.admin)
+        validated(MembershipAddInput, {"username": "outsider", "role": "boss"})
     assert "boss" in error.value.message_dict["role"][0]
     with pytest.raises(ValidationError) as error:
         membership_add(project=team.project, username="lead-user", role="lead", actor=team.admin)

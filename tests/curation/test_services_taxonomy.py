@@ -4,6 +4,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from curation.exceptions import ConflictError
+from curation.inputs import (
+    ServiceRoleCreateInput,
+    ServiceRoleUpdateInput,
+    TaskTypeCreateInput,
+    TermUpdateInput,
+    validated,
+)
 from curation.models import AuditEvent, Scene, TaskType
 from curation.services.taxonomy import (
     taxonomy_term_create,
@@ -19,7 +26,7 @@ def test_update_changes_the_term_and_records_before_and_after(team):
     scene = Scene.objects.get(project=team.project, key="renting")
     taxonomy_term_update(
         term=scene,
-        data={"weight": "2.5", "name_zh": "租赁"},
+        changes={"weight": Decimal("2.5"), "name_zh": "租赁"},
         revision=scene.revision,
         actor=team.lead,
     )
@@ -34,9 +41,11 @@ def test_update_changes_the_term_and_records_before_and_after(team):
 def test_second_of_two_concurrent_edits_is_refused(team):
     scene = Scene.objects.get(project=team.project, key="renting")
     opened_at = scene.revision
-    taxonomy_term_update(term=scene, data={"weight": "3"}, revision=opened_at, actor=team.lead)
+    taxonomy_term_update(term=scene, changes={"weight": 3}, revision=opened_at, actor=team.lead)
     with pytest.raises(ConflictError):
-        taxonomy_term_update(term=scene, data={"weight": "5"}, revision=opened_at, actor=team.admin)
+        taxonomy_term_update(
+            term=scene, changes={"weight": 5}, revision=opened_at, actor=team.admin
+        )
     scene.refresh_from_db()
     assert scene.weight == Decimal("3.000")
 
@@ -56,7 +65,7 @@ def test_second_of_two_concurrent_edits_is_refused(team):
 def test_bad_input_names_the_field_and_changes_nothing(team, data, field):
     scene = Scene.objects.get(project=team.project, key="renting")
     with pytest.raises(ValidationError) as error:
-        taxonomy_term_update(term=scene, data=data, revision=scene.revision, actor=team.lead)
+        validated(TermUpdateInput, {**data, "revision": scene.revision}, project=team.project)
     assert field in error.value.message_dict
     fresh = Scene.objects.get(pk=scene.pk)
     assert (fresh.weight, fresh.name_en, fresh.revision) == (
@@ -68,10 +77,9 @@ def test_bad_input_names_the_field_and_changes_nothing(team, data, field):
 
 
 def test_task_type_requirements_come_one_per_line(team):
-    task = taxonomy_term_create(
-        project=team.project,
-        model=TaskType,
-        data={
+    values = validated(
+        TaskTypeCreateInput,
+        {
             "key": "compliance",
             "name_en": "Compliance check",
             "name_zh": "合规检查",
@@ -79,7 +87,10 @@ def test_task_type_requirements_come_one_per_line(team):
             "requirements_en": "Promises the agent must not make\n\nFees mentioned",
             "requirements_zh": ["经纪人不得做出的承诺", "提及的费用"],
         },
-        actor=team.lead,
+        project=team.project,
+    )
+    task = taxonomy_term_create(
+        project=team.project, model=TaskType, values=values, actor=team.lead
     )
     assert task.requirements_en == ["Promises the agent must not make", "Fees mentioned"]
     assert task.requirements_zh == ["经纪人不得做出的承诺", "提及的费用"]
@@ -90,7 +101,7 @@ def test_create_refuses_a_taken_key(team):
         taxonomy_term_create(
             project=team.project,
             model=Scene,
-            data={"key": "renting", "name_en": "Renting", "name_zh": "租房"},
+            values={"key": "renting", "name_en": "Renting", "name_zh": "租房"},
             actor=team.lead,
         )
     assert "renting" in error.value.message_dict["key"][0]
@@ -127,11 +138,13 @@ def test_a_roles_scenes_are_edited_by_key_or_id_and_audited_before_and_after(tea
     role = ServiceRole.objects.get(project=team.project, key="rental-cloud-manager")
     assert role_scenes(role) == ["renting"]  # as the paper pairs them
     selling = Scene.objects.get(project=team.project, key="selling")
+    changes = validated(
+        ServiceRoleUpdateInput,
+        {"scenes": ["renting", str(selling.pk), "renting"], "weight": "2", "revision": 1},
+        project=team.project,
+    )
     taxonomy_term_update(
-        term=role,
-        data={"scenes": ["renting", str(selling.pk), "renting"], "weight": "2"},
-        revision=role.revision,
-        actor=team.lead,
+        term=role, revision=changes.pop("revision"), changes=changes, actor=team.lead
     )
     role.refresh_from_db()
     assert role_scenes(role) == ["renting", "selling"] and role.revision == 2
@@ -140,9 +153,9 @@ def test_a_roles_scenes_are_edited_by_key_or_id_and_audited_before_and_after(tea
     assert event.after["scenes"] == ["renting", "selling"]
     assert event.after["weight"] == "2.000"
     # An edit that leaves the scenes out keeps them; an empty list clears them.
-    taxonomy_term_update(term=role, data={"weight": "3"}, revision=2, actor=team.lead)
+    taxonomy_term_update(term=role, changes={"weight": 3}, revision=2, actor=team.lead)
     assert role_scenes(role) == ["renting", "selling"]
-    taxonomy_term_update(term=role, data={"scenes": []}, revision=3, actor=team.lead)
+    taxonomy_term_update(term=role, changes={"scenes": []}, revision=3, actor=team.lead)
     assert role_scenes(role) == []
     assert ServiceRole.objects.get(pk=role.pk).revision == 4
 
@@ -155,25 +168,35 @@ def test_a_role_takes_only_its_projects_scenes(team):
     taxonomy_seed_project(project=elsewhere)
     foreign = Scene.objects.get(project=elsewhere, key="selling")
     role = ServiceRole.objects.get(project=team.project, key="home-designer")
-    with pytest.raises(ValidationError) as error:
-        taxonomy_term_update(
-            term=role, data={"scenes": ["renting", "moon-base"]}, revision=1, actor=team.lead
+
+    def read(scenes):
+        return validated(
+            ServiceRoleUpdateInput, {"scenes": scenes, "revision": 1}, project=team.project
         )
+
+    with pytest.raises(ValidationError) as error:
+        read(["renting", "moon-base"])
     assert "“moon-base”" in error.value.message_dict["scenes"][0]
     for scenes in ([str(foreign.pk)], ["selling", foreign.pk], [{"key": "renting"}], 7):
         with pytest.raises(ValidationError) as error:
-            taxonomy_term_update(
-                term=role, data={"scenes": scenes}, revision=role.revision, actor=team.lead
-            )
+            read(scenes)
         assert list(error.value.message_dict) == ["scenes"], scenes
+    # The service, handed another project's scene row, refuses it too.
+    with pytest.raises(ValidationError) as error:
+        taxonomy_term_update(
+            term=role, changes={"scenes": [foreign]}, revision=role.revision, actor=team.lead
+        )
+    assert list(error.value.message_dict) == ["scenes"]
     fresh = ServiceRole.objects.get(pk=role.pk)
     assert role_scenes(fresh) == ["home-improvement"] and fresh.revision == role.revision
     assert not AuditEvent.objects.filter(action="taxonomy.servicerole.update").exists()
     # Only roles have scenes.
     scene = Scene.objects.get(project=team.project, key="renting")
     with pytest.raises(ValidationError) as error:
-        taxonomy_term_update(
-            term=scene, data={"scenes": ["renting"]}, revision=scene.revision, actor=team.lead
+        validated(
+            TermUpdateInput,
+            {"scenes": ["renting"], "revision": scene.revision},
+            project=team.project,
         )
     assert "__all__" in error.value.message_dict
 
@@ -183,10 +206,13 @@ def test_a_stale_role_edit_changes_no_scene(team):
 
     role = ServiceRole.objects.get(project=team.project, key="home-advisor")
     opened = role.revision
-    taxonomy_term_update(term=role, data={"name_en": "Advisor"}, revision=opened, actor=team.admin)
+    taxonomy_term_update(
+        term=role, changes={"name_en": "Advisor"}, revision=opened, actor=team.admin
+    )
+    buying = Scene.objects.get(project=team.project, key="buying")
     with pytest.raises(ConflictError):
         taxonomy_term_update(
-            term=role, data={"scenes": ["buying"]}, revision=opened, actor=team.lead
+            term=role, changes={"scenes": [buying]}, revision=opened, actor=team.lead
         )
     assert role_scenes(role) == ["home-improvement"]
 
@@ -194,16 +220,13 @@ def test_a_stale_role_edit_changes_no_scene(team):
 def test_a_new_role_starts_in_the_scenes_given_and_a_new_scene_with_no_role(team):
     from curation.models import ServiceRole
 
-    role = taxonomy_term_create(
+    values = validated(
+        ServiceRoleCreateInput,
+        {"key": "mover", "name_en": "Mover", "name_zh": "搬家师傅", "scenes": "renting, buying"},
         project=team.project,
-        model=ServiceRole,
-        data={
-            "key": "mover",
-            "name_en": "Mover",
-            "name_zh": "搬家师傅",
-            "scenes": "renting, buying",
-        },
-        actor=team.lead,
+    )
+    role = taxonomy_term_create(
+        project=team.project, model=ServiceRole, values=values, actor=team.lead
     )
     assert role_scenes(role) == ["buying", "renting"]
     event = AuditEvent.objects.get(action="taxonomy.servicerole.create")
@@ -211,7 +234,7 @@ def test_a_new_role_starts_in_the_scenes_given_and_a_new_scene_with_no_role(team
     scene = taxonomy_term_create(
         project=team.project,
         model=Scene,
-        data={"key": "storage", "name_en": "Storage", "name_zh": "仓储"},
+        values={"key": "storage", "name_en": "Storage", "name_zh": "仓储"},
         actor=team.lead,
     )
     assert not scene.roles.exists()

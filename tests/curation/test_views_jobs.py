@@ -61,13 +61,15 @@ def test_a_finished_job_stops_the_polling(team):
 def test_job_actions_are_one_form_with_named_buttons(team):
     job = make_job(team)
     url = reverse("curation:job_action", args=[team.project.slug, job.pk])
-    assert team.client("lead").post(url, {"pause": ""}).status_code == 302
+    page = team.client("lead").get(job_url(team, job)).content.decode()
+    assert 'name="action" value="pause"' in page and 'name="action" value="cancel"' in page
+    assert team.client("lead").post(url, {"action": "pause"}).status_code == 302
     assert Job.objects.get(pk=job.pk).status == Job.Status.PAUSED
-    team.client("lead").post(url, {"cancel": ""})
+    team.client("lead").post(url, {"action": "cancel"})
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED
     assert job.items.filter(status=JobItem.Status.CANCELLED).count() == 4
-    page = team.client("lead").post(url, {"retry": ""}, follow=True).content.decode()
+    page = team.client("lead").post(url, {"action": "retry"}, follow=True).content.decode()
     assert "Resume the job before retrying its failed items." in page
 
 

@@ -2,7 +2,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from curation.inputs import validated
 from curation.models import TaskType
+from evolution.inputs import InstructionScreenInput
 from evolution.models import Instruction
 from evolution.services.instructions import instruction_screen
 
@@ -43,8 +45,10 @@ def family(team):
 
 def test_accept_reject_and_rewrite(team, family):
     _seed, child, _grandchild = family
-    with pytest.raises(ValidationError):
-        instruction_screen(instruction=child, revision=1, actor=team.annotator, decision="reject")
+    # A rejection needs its reason: the input refuses one without, naming the field.
+    with pytest.raises(ValidationError) as error:
+        validated(InstructionScreenInput, {"revision": 1, "decision": "reject", "reason": " "})
+    assert list(error.value.message_dict) == ["reason"]
     rejected = instruction_screen(
         instruction=child, revision=1, actor=team.annotator, decision="reject", reason="偏题"
     )

@@ -2,9 +2,19 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from curation.exceptions import ConflictError
+from curation.inputs import validated
 from curation.llm.fake_server import FakeLLMServer
-from curation.models import AuditEvent, Job, ModelEndpoint, Scene, ServiceRole, TaskType
+from curation.models import (
+    AuditEvent,
+    Job,
+    ModelEndpoint,
+    Project,
+    Scene,
+    ServiceRole,
+    TaskType,
+)
 from curation.services.jobs import job_run_here
+from evolution.inputs import EvolutionStartInput, InstructionReviewInput, SeedsGenerateInput
 from evolution.models import Instruction, InstructionRevision
 from evolution.services.instructions import instruction_review, instructions_bulk_review
 from evolution.services.seeds import seeds_generate
@@ -44,9 +54,9 @@ def test_seeds_are_drafted_per_combination_from_a_real_dialogue(team, endpoint):
     tasks, scenes, roles = terms(team)
     job = seeds_generate(
         project=team.project,
-        task_types=[t.pk for t in tasks],
-        scenes=[s.pk for s in scenes],
-        roles=[r.pk for r in roles],
+        task_types=tasks,
+        scenes=scenes,
+        roles=roles,
         per_combination=3,
         endpoint=endpoint,
         actor=team.lead,
@@ -70,9 +80,9 @@ def test_a_rerun_drops_near_duplicates_and_counts_them(team, endpoint):
     tasks, scenes, roles = terms(team)
     args = dict(
         project=team.project,
-        task_types=[tasks[0].pk],
-        scenes=[scenes[0].pk],
-        roles=[roles[0].pk],
+        task_types=[tasks[0]],
+        scenes=[scenes[0]],
+        roles=[roles[0]],
         per_combination=3,
         endpoint=endpoint,
         actor=team.lead,
@@ -86,28 +96,37 @@ def test_a_rerun_drops_near_duplicates_and_counts_them(team, endpoint):
 
 
 def test_seed_choices_must_be_the_projects_own(team, endpoint):
+    tasks, scenes, roles = terms(team)
+    form = {
+        "task_types": [tasks[0].pk],
+        "scenes": [scenes[0].pk],
+        "roles": [roles[0].pk],
+        "per_combination": 3,
+        "endpoint": endpoint.pk,
+    }
+    for wrong, field in (
+        ({"task_types": [999999]}, "task_types"),
+        ({"scenes": []}, "scenes"),
+        ({"per_combination": 99}, "per_combination"),
+    ):
+        with pytest.raises(ValidationError) as error:
+            validated(SeedsGenerateInput, {**form, **wrong}, project=team.project)
+        assert list(error.value.message_dict) == [field]
+    # Another project's scene is refused by the service too, whoever calls it.
+    other = Project.objects.get(slug="elsewhere")
+    theirs = Scene.objects.create(project=other, key="renting", name_zh="租房", name_en="Renting")
     with pytest.raises(ValidationError) as error:
         seeds_generate(
             project=team.project,
-            task_types=[999999],
-            scenes=[],
-            roles=[],
+            task_types=[tasks[0]],
+            scenes=[theirs],
+            roles=[roles[0]],
             per_combination=3,
             endpoint=endpoint,
             actor=team.lead,
         )
-    assert "task_types" in error.value.message_dict
-    tasks, scenes, roles = terms(team)
-    with pytest.raises(ValidationError):
-        seeds_generate(
-            project=team.project,
-            task_types=[tasks[0].pk],
-            scenes=[scenes[0].pk],
-            roles=[roles[0].pk],
-            per_combination=99,
-            endpoint=endpoint,
-            actor=team.lead,
-        )
+    assert list(error.value.message_dict) == ["scenes"]
+    assert not Job.objects.exists()
 
 
 def test_seeds_skip_roles_paired_with_scenes_they_do_not_work_in(team, endpoint):
@@ -124,9 +143,9 @@ def test_seeds_skip_roles_paired_with_scenes_they_do_not_work_in(team, endpoint)
     )
     job = seeds_generate(
         project=project,
-        task_types=[t.pk for t in tasks],
-        scenes=[s.pk for s in [*scenes, restaurant]],
-        roles=[r.pk for r in roles],
+        task_types=tasks,
+        scenes=[*scenes, restaurant],
+        roles=roles,
         per_combination=2,
         endpoint=endpoint,
         actor=team.lead,
@@ -146,9 +165,9 @@ def test_seeds_skip_roles_paired_with_scenes_they_do_not_work_in(team, endpoint)
     with pytest.raises(ValidationError) as error:
         seeds_generate(
             project=project,
-            task_types=[tasks[0].pk],
-            scenes=[restaurant.pk, Scene.objects.get(project=project, key="buying").pk],
-            roles=[r.pk for r in roles],
+            task_types=[tasks[0]],
+            scenes=[restaurant, Scene.objects.get(project=project, key="buying")],
+            roles=roles,
             per_combination=2,
             endpoint=endpoint,
             actor=team.lead,
@@ -189,8 +208,9 @@ def test_a_stale_review_is_refused(team):
 
 def test_empty_text_is_refused(team):
     item = make(team)
-    with pytest.raises(ValidationError):
-        instruction_review(instruction=item, revision=1, actor=team.annotator, text="  ")
+    with pytest.raises(ValidationError) as error:
+        validated(InstructionReviewInput, {"revision": 1, "text": "  "})
+    assert error.value.message_dict == {"text": ["An instruction cannot be empty."]}
     assert Instruction.objects.get(pk=item.pk).text == "请总结客户的租房需求。"
 
 
@@ -274,12 +294,8 @@ def test_evolution_needs_kept_instructions_and_sane_rounds(team, endpoint):
             actor=team.lead,
         )
     assert "instructions" in error.value.message_dict
-    with pytest.raises(ValidationError):
-        evolution_start(
-            project=team.project,
-            instruction_ids=[draft.pk],
-            operator_keys=["deepen"],
-            rounds=9,
-            endpoint=endpoint,
-            actor=team.lead,
-        )
+    form = {"instructions": [draft.pk], "operators": ["deepen"], "endpoint": endpoint.pk}
+    for rounds in (0, 9, "两轮"):
+        with pytest.raises(ValidationError) as error:
+            validated(EvolutionStartInput, {**form, "rounds": rounds}, project=team.project)
+        assert error.value.message_dict == {"rounds": ["Evolve for 1 to 5 rounds."]}

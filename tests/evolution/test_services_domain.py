@@ -180,7 +180,7 @@ def test_an_operator_edit_must_keep_the_dialogue(team):
     op = EvolutionOperator.objects.get(project=team.project, key="breadth")
     for bad in ("换个任务：{instruction}", "换个任务：{instruction:>1000000000}\n{dialogue}"):
         with pytest.raises(ValidationError) as error:
-            operator_update(operator=op, data={"prompt_zh": bad}, revision=1, actor=team.lead)
+            operator_update(operator=op, prompt_zh=bad, revision=1, actor=team.lead)
         assert list(error.value.message_dict) == ["prompt_zh"]
     assert EvolutionOperator.objects.get(pk=op.pk).prompt_zh == op.prompt_zh
 
@@ -192,9 +192,9 @@ def test_a_hotel_project_gets_hotel_seed_and_evolution_prompts(team, endpoint):
     DialogueFactory(project=project, scene=scene, turns=session["turns"])
     job = seeds_generate(
         project=project,
-        task_types=[TaskType.objects.get(project=project, key="content-summarization").pk],
-        scenes=[scene.pk],
-        roles=[ServiceRole.objects.get(project=project, key="rental-cloud-manager").pk],
+        task_types=[TaskType.objects.get(project=project, key="content-summarization")],
+        scenes=[scene],
+        roles=[ServiceRole.objects.get(project=project, key="rental-cloud-manager")],
         per_combination=3,
         endpoint=endpoint,
         actor=team.lead,
@@ -225,9 +225,9 @@ def test_the_demo_project_still_speaks_of_real_estate_brokerage(fake):
     scene = Scene.objects.get(project=project, key="buying")
     job = seeds_generate(
         project=project,
-        task_types=[TaskType.objects.get(project=project, key="reasoning").pk],
-        scenes=[scene.pk],
-        roles=[ServiceRole.objects.get(project=project, key="real-estate-agent").pk],
+        task_types=[TaskType.objects.get(project=project, key="reasoning")],
+        scenes=[scene],
+        roles=[ServiceRole.objects.get(project=project, key="real-estate-agent")],
         per_combination=2,
         endpoint=endpoint,
         actor=lead,
@@ -271,7 +271,9 @@ def test_starter_parts_name_no_industry_and_take_the_projects_domain(team):
     assert all("domain" in allowed for allowed in ALLOWED.values())
     part = part_create(
         project=project,
-        data={"kind": "guidelines", "text": "只回答与{domain}有关的内容。", "name": "范围"},
+        kind="guidelines",
+        text="只回答与{domain}有关的内容。",
+        name="范围",
         actor=team.lead,
     )
     assert part.text == "只回答与{domain}有关的内容。"

@@ -30,9 +30,9 @@ def test_a_seed_prompt_carries_a_marked_excerpt_cut_between_turns(team, fake):
     )
     job = seeds_generate(
         project=project,
-        task_types=[TaskType.objects.get(project=project, key="reasoning").pk],
-        scenes=[renting.pk],
-        roles=[ServiceRole.objects.get(project=project, key="rental-cloud-manager").pk],
+        task_types=[TaskType.objects.get(project=project, key="reasoning")],
+        scenes=[renting],
+        roles=[ServiceRole.objects.get(project=project, key="rental-cloud-manager")],
         per_combination=3,
         endpoint=endpoint,
         actor=team.lead,

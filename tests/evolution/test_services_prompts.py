@@ -4,11 +4,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from curation.exceptions import ConflictError
+from curation.inputs import validated
 from curation.llm.fake_server import FakeLLMServer
 from curation.models import AuditEvent, Job, ModelEndpoint, Scene, ServiceRole, SourceType, TaskType
 from curation.services.jobs import job_run_here
 from curation.taxonomy_seed import MULTI_TASK
 from evolution import formats
+from evolution.inputs import AssemblyStartInput, PromptReviewInput
 from evolution.models import Prompt, PromptRevision, TemplatePart
 from evolution.selectors import preview_dialogues, prompts_for_labeling
 from evolution.services.assembly import (
@@ -68,7 +70,8 @@ def test_an_unknown_placeholder_is_refused_naming_it_and_what_is_allowed(team):
     with pytest.raises(ValidationError) as error:
         part_create(
             project=team.project,
-            data={"kind": "scene_background", "text": "场景：{scene}，客户：{customer}"},
+            kind="scene_background",
+            text="场景：{scene}，客户：{customer}",
             actor=team.lead,
         )
     message = error.value.message_dict["text"][0]
@@ -82,22 +85,20 @@ def test_a_dialogue_presentation_needs_dialogue_exactly_once(team):
         ("{dialogue}{dialogue}", "only once"),
     ):
         with pytest.raises(ValidationError) as error:
-            part_create(
-                project=team.project, data={"kind": "dialogue", "text": text}, actor=team.lead
-            )
+            part_create(project=team.project, kind="dialogue", text=text, actor=team.lead)
         assert expected in error.value.message_dict["text"][0]
 
 
 def test_an_output_format_needs_an_example_and_a_json_one_must_parse(team):
     base = {"kind": "output_format", "text": "以 JSON 输出。", "output_format": "json"}
     with pytest.raises(ValidationError) as error:
-        part_create(project=team.project, data=base, actor=team.lead)
+        part_create(project=team.project, **base, actor=team.lead)
     assert "example" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
-        part_create(project=team.project, data={**base, "example": "{结论: 是"}, actor=team.lead)
+        part_create(project=team.project, **{**base, "example": "{结论: 是"}, actor=team.lead)
     assert "does not parse" in error.value.message_dict["example"][0]
     part = part_create(
-        project=team.project, data={**base, "example": '{"结论": "是"}'}, actor=team.lead
+        project=team.project, **{**base, "example": '{"结论": "是"}'}, actor=team.lead
     )
     assert part.output_format == "json"
 
@@ -105,14 +106,10 @@ def test_an_output_format_needs_an_example_and_a_json_one_must_parse(team):
 def test_a_task_narrative_comes_from_an_accepted_instruction(team):
     draft = InstructionFactory(project=team.project, state="draft")
     with pytest.raises(ValidationError) as error:
-        part_create(
-            project=team.project, data={"kind": "task", "instruction": draft.pk}, actor=team.lead
-        )
+        part_create(project=team.project, kind="task", instruction=draft, actor=team.lead)
     assert "accepted instruction" in error.value.message_dict["instruction"][0]
     accepted = InstructionFactory(project=team.project)
-    part = part_create(
-        project=team.project, data={"kind": "task", "instruction": accepted.pk}, actor=team.lead
-    )
+    part = part_create(project=team.project, kind="task", instruction=accepted, actor=team.lead)
     assert part.text == accepted.text and part.task_type == accepted.task_type
     # Adding from instructions skips the ones in the library already.
     assert parts_from_instructions(project=team.project, actor=team.lead) == 0
@@ -121,12 +118,13 @@ def test_a_task_narrative_comes_from_an_accepted_instruction(team):
 def test_a_stale_part_edit_is_refused_and_changes_nothing(team):
     part = part_create(
         project=team.project,
-        data={"kind": "guidelines", "text": "只依据对话作答。"},
+        kind="guidelines",
+        text="只依据对话作答。",
         actor=team.lead,
     )
-    part_update(part=part, data={"text": "不要编造。"}, revision=1, actor=team.lead)
+    part_update(part=part, changes={"text": "不要编造。"}, revision=1, actor=team.lead)
     with pytest.raises(ConflictError):
-        part_update(part=part, data={"text": "覆盖？"}, revision=1, actor=team.admin)
+        part_update(part=part, changes={"text": "覆盖？"}, revision=1, actor=team.admin)
     part.refresh_from_db()
     assert part.text == "不要编造。" and part.revision == 2
     assert AuditEvent.objects.filter(action="part.update").count() == 1
@@ -172,10 +170,14 @@ def test_multi_task_prompts_carry_one_output_per_task(team, library):
 def test_assembly_names_the_missing_kind_and_bad_counts(team):
     parts_add_starter(project=team.project, actor=team.lead)  # no task narrative yet
     with pytest.raises(ValidationError) as error:
-        assembly_start(project=team.project, count=0, seed=1, tasks_per_prompt=4, actor=team.lead)
-    errors = error.value.message_dict
-    assert "task narrative" in errors["parts"][0]
-    assert "count" in errors and "tasks_per_prompt" in errors
+        assembly_start(project=team.project, count=2, seed=1, tasks_per_prompt=1, actor=team.lead)
+    assert "task narrative" in error.value.message_dict["parts"][0]
+    with pytest.raises(ValidationError) as error:
+        validated(AssemblyStartInput, {"count": 0, "seed": 1, "tasks_per_prompt": 4})
+    assert error.value.message_dict == {
+        "count": ["Assemble 1 to 20000 prompts."],
+        "tasks_per_prompt": ["A prompt has 1 to 3 tasks."],
+    }
     assert not Job.objects.exists()
 
 
@@ -222,16 +224,16 @@ def test_the_meta_prompt_is_editable_and_checked(team):
     assert "{tasks}" in meta.prompt_zh
     with pytest.raises(ValidationError) as error:
         meta_prompt_update(
-            project=team.project, data={"prompt_en": "Rewrite {task}."}, revision=1, actor=team.lead
+            project=team.project, prompt_en="Rewrite {task}.", revision=1, actor=team.lead
         )
     assert "{task}" in error.value.message_dict["prompt_en"][0]
     meta = meta_prompt_update(
-        project=team.project, data={"prompt_en": "Merge: {tasks}"}, revision=1, actor=team.lead
+        project=team.project, prompt_en="Merge: {tasks}", revision=1, actor=team.lead
     )
     assert meta.prompt_en == "Merge: {tasks}" and meta.revision == 2
     with pytest.raises(ConflictError):
         meta_prompt_update(
-            project=team.project, data={"prompt_en": "Old {tasks}"}, revision=1, actor=team.lead
+            project=team.project, prompt_en="Old {tasks}", revision=1, actor=team.lead
         )
 
 
@@ -246,8 +248,9 @@ def test_review_edit_approve_reject_and_only_approved_reach_labeling(team, libra
     assert one.text == edited and one.state == "assembled"
     assert PromptRevision.objects.get(prompt=one).text == one.assembled_text
     prompt_review(prompt=one, revision=2, actor=team.lead, decision="approve")
-    with pytest.raises(ValidationError):
-        prompt_review(prompt=two, revision=1, actor=team.lead, decision="reject", reason=" ")
+    with pytest.raises(ValidationError) as error:  # a rejection names its reason
+        validated(PromptReviewInput, {"revision": 1, "decision": "reject", "reason": " "})
+    assert error.value.message_dict == {"reason": ["Say why it is rejected."]}
     prompt_review(prompt=two, revision=1, actor=team.lead, decision="reject", reason="格式混乱")
     assert list(prompts_for_labeling(project=team.project)) == [one]
     assert three.state == "assembled"
@@ -370,7 +373,7 @@ def test_an_enhancement_that_drops_the_format_is_refused_and_the_assembled_text_
     # model that forgets the format, the rewrite keeps the directive and loses "表格", "JSON"…
     meta_prompt_update(
         project=team.project,
-        data={"prompt_zh": "请把下面的任务说明改写得更简洁、连贯。\n原始指令：{tasks}"},
+        prompt_zh="请把下面的任务说明改写得更简洁、连贯。\n原始指令：{tasks}",
         revision=1,
         actor=team.lead,
     )

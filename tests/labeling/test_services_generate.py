@@ -114,7 +114,7 @@ def test_a_failed_model_call_is_kept_marked_and_can_be_regenerated(team, labels)
     assert sample.output_check_detail  # the reason, kept
     Sample.objects.filter(pk=sample.pk).update(endpoint=labels["endpoint"])
     sample.refresh_from_db()
-    sample = sample_regenerate(sample=sample, actor=team.annotator)
+    sample = sample_regenerate(sample=sample, actor=team.lead)  # a lead decides to spend the calls
     assert sample.state == "generating" and sample.attempts[0]["check"] == "failed"
     regenerated = Job.objects.filter(kind="labels.generate").latest("id")
     assert job_run_here(job_id=regenerated.pk).status == Job.Status.DONE

@@ -158,9 +158,7 @@ def test_double_annotation_gives_agreement_and_kappa_per_annotator(team, samples
 
 
 def test_the_second_pass_confirms_or_returns(team, samples):
-    label_settings_update(
-        project=team.project, data={"second_pass": True}, revision=1, actor=team.lead
-    )
+    label_settings_update(project=team.project, second_pass=True, revision=1, actor=team.lead)
     sample = sample_claim_next(project=team.project, annotator=team.annotator)
     sample_review(
         sample=sample,

@@ -46,7 +46,7 @@ def test_a_lead_starts_a_label_job_with_weights_from_the_screen(team, labels):
         {"count": 5, "endpoint": labels["endpoint"].pk, "scene-renting": "lots"},
         follow=True,
     )
-    assert "“lots” is not a number (renting)" in bad.content.decode()
+    assert "scene_weights.renting: A valid number is required." in bad.content.decode()
 
 
 def test_the_job_page_shows_requested_beside_realised(team, samples):

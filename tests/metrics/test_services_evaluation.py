@@ -12,7 +12,7 @@ from curation.llm.fake_server import FakeLLMServer
 from curation.models import Job, ModelEndpoint
 from curation.services.jobs import job_run_here
 from labeling.models import Sample
-from metrics.models import EvalAnswer, EvalRun, TestItem
+from metrics.models import DatasetVersion, EvalAnswer, EvalRun, TestItem
 from metrics.selectors import evaluation as reads
 from metrics.services import evaluation as services  # (testset_create would pass for a test)
 from metrics.services.evaluation import (
@@ -22,7 +22,7 @@ from metrics.services.evaluation import (
     judge_prompt_update,
 )
 from metrics.services.versions import version_samples
-from tests.factories import DialogueFactory
+from tests.factories import DialogueFactory, ProjectFactory
 from tests.metrics.test_services_versions import frozen
 from tests.support.labels import approved_prompt
 
@@ -293,8 +293,13 @@ def test_the_judge_prompt_is_data_checked_and_kept_by_each_run(team, curated, la
 
 def test_runs_refuse_other_projects_things(team, curated, label_llm):
     general, _, judge = endpoints(team, label_llm.url)
+    elsewhere = ProjectFactory(slug="other-project")
+    theirs = ModelEndpoint.objects.create(
+        project=elsewhere, name="theirs", base_url=label_llm.url, model="m"
+    )
+    their_version = DatasetVersion.objects.create(project=elsewhere, name="v")
     with pytest.raises(ValidationError) as error:
-        evalrun_start(project=team.project, test_set=None, model_endpoint=None,
-                      judge_endpoint=judge, actor=team.lead, trained_on_given=True)  # fmt: skip
+        evalrun_start(project=team.project, test_set=None, model_endpoint=theirs,
+                      judge_endpoint=judge, actor=team.lead, trained_on=their_version)  # fmt: skip
     assert set(error.value.message_dict) == {"test_set", "model_endpoint", "trained_on"}
     assert not EvalRun.objects.exists() and not EvalAnswer.objects.exists()
